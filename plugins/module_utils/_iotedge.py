@@ -1,0 +1,323 @@
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate and render Azure IoT Edge's /etc/aziot/config.toml.
+
+Runs on the gateway itself: standard library only, Python 3.8 syntax, and no TOML parser
+(``tomllib`` is Python 3.11+), so the renderer writes TOML itself with strict escaping and a
+fixed key order. The unit tests parse every variant back with ``tomllib``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import quote
+
+DEFAULT_GLOBAL_ENDPOINT = "https://global.azure-devices-provisioning.net"
+
+# provisioning variant -> (required options, optional options)
+PROVISIONING_VARIANTS = {
+    "manual_connection_string": (("connection_string",), ()),
+    "manual_x509": (("iothub_hostname", "device_id", "identity_cert", "identity_pk"), ()),
+    "dps_symmetric_key": (("id_scope", "registration_id", "symmetric_key"), ("global_endpoint",)),
+    "dps_x509": (("id_scope", "identity_cert", "identity_pk"), ("registration_id", "global_endpoint")),
+}
+PROVISIONING_OPTIONS = (
+    "connection_string",
+    "iothub_hostname",
+    "device_id",
+    "identity_cert",
+    "identity_pk",
+    "id_scope",
+    "registration_id",
+    "symmetric_key",
+    "global_endpoint",
+)
+FILE_OPTIONS = ("trust_bundle_cert", "edge_ca_cert", "edge_ca_pk", "identity_cert", "identity_pk")
+REPROVISIONING_MODES = ("Dynamic", "AlwaysOnStartup", "OnErrorOnly")
+MASK = "********"
+
+# IoT Edge puts the hostname into the edgeHub server certificate's CN (at most 64 characters)
+# and checks it against RFC 1035: labels of letters, digits and hyphens, starting with a letter,
+# not ending with a hyphen, at most 63 characters each.
+_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Units that aziot-certd accepts in a renewal policy; anything else fails `iotedge config apply`
+# with "bad units for policy".
+_POLICY = re.compile(r"^([0-9]+)(%|min|day)$")
+_CONNECTION_STRING_KEYS = ("HostName", "DeviceId", "SharedAccessKey")
+
+
+class IotEdgeConfigError(Exception):
+    """Invalid input for config.toml; the message says what is wrong and how to fix it."""
+
+
+def validate_hostname(value, option):
+    if not value:
+        raise IotEdgeConfigError(f"{option} is empty; set it to the DNS name downstream devices use for the gateway")
+    if value != value.lower():
+        raise IotEdgeConfigError(
+            f"{option} '{value}' contains upper-case letters; IoT Edge and TLS name checks expect the lower-case "
+            f"form: use '{value.lower()}'"
+        )
+    if len(value) > 64:
+        raise IotEdgeConfigError(
+            f"{option} '{value}' is {len(value)} characters long; IoT Edge puts it in a certificate common name, "
+            "which allows at most 64: use a shorter DNS name"
+        )
+    for label in value.split("."):
+        if not _LABEL.match(label):
+            raise IotEdgeConfigError(
+                f"{option} '{value}' is not an RFC 1035 host name (label '{label}'): each dot-separated label must "
+                "start with a letter, contain only letters, digits and hyphens, and not end with a hyphen"
+            )
+
+
+def validate_policy(value, option):
+    match = _POLICY.match(value or "")
+    if not match:
+        raise IotEdgeConfigError(
+            f"{option} '{value}' has units IoT Edge does not accept ('bad units for policy' at apply time); "
+            "use a share of the certificate lifetime such as '80%', minutes such as '30min', or days such as '7day'"
+        )
+    number = int(match.group(1))
+    if match.group(2) == "%" and not 0 < number < 100:
+        raise IotEdgeConfigError(f"{option} '{value}' must be a percentage between 1% and 99%, for example '80%'")
+    if number == 0:
+        raise IotEdgeConfigError(f"{option} '{value}' must be greater than zero, for example '80%', '30min' or '7day'")
+
+
+def validate_connection_string(value):
+    """Check the shape of a device connection string without ever echoing it."""
+    parts = {}
+    for item in (value or "").split(";"):
+        key, sep, val = item.partition("=")
+        if sep and val:
+            parts[key.strip()] = val
+    missing = [key for key in _CONNECTION_STRING_KEYS if key not in parts]
+    if missing:
+        raise IotEdgeConfigError(
+            "connection_string lacks " + ", ".join(missing) + "; copy the device's primary connection string "
+            "from IoT Hub (HostName=<hub>.azure-devices.net;DeviceId=<id>;SharedAccessKey=<key>)"
+        )
+
+
+def validate(params):
+    """Validate everything that does not need the file system. Raises IotEdgeConfigError."""
+    validate_hostname(params.get("hostname"), "hostname")
+    if params.get("parent_hostname"):
+        validate_hostname(params["parent_hostname"], "parent_hostname")
+    variant = params.get("provisioning")
+    if variant not in PROVISIONING_VARIANTS:
+        raise IotEdgeConfigError(
+            f"provisioning '{variant}' is unknown; use one of " + ", ".join(sorted(PROVISIONING_VARIANTS))
+        )
+    required, optional = PROVISIONING_VARIANTS[variant]
+    missing = [name for name in required if not params.get(name)]
+    if missing:
+        raise IotEdgeConfigError(f"provisioning={variant} needs " + ", ".join(missing) + "; set them")
+    unused = [name for name in PROVISIONING_OPTIONS if params.get(name) and name not in required + optional]
+    if unused:
+        raise IotEdgeConfigError(
+            f"provisioning={variant} does not use " + ", ".join(unused) + "; remove them or choose the provisioning "
+            "variant they belong to"
+        )
+    if variant.startswith("dps_") and params.get("parent_hostname"):
+        raise IotEdgeConfigError(
+            "provisioning by DPS cannot be combined with parent_hostname (IoT Edge: 'DPS provisioning is not "
+            "supported in nested mode'); provision a nested gateway manually (manual_connection_string or "
+            "manual_x509) or remove parent_hostname"
+        )
+    if variant == "manual_connection_string":
+        validate_connection_string(params["connection_string"])
+    if params.get("global_endpoint") and not params["global_endpoint"].startswith("https://"):
+        raise IotEdgeConfigError(
+            f"global_endpoint '{params['global_endpoint']}' is not an https:// URL; use {DEFAULT_GLOBAL_ENDPOINT}"
+        )
+    if bool(params.get("edge_ca_cert")) != bool(params.get("edge_ca_pk")):
+        raise IotEdgeConfigError(
+            "edge_ca_cert and edge_ca_pk go together; set both (the Edge CA full chain and its key) or neither "
+            "(IoT Edge then creates a quickstart Edge CA)"
+        )
+    renew = params.get("edge_ca_auto_renew")
+    if renew:
+        if params.get("edge_ca_cert"):
+            raise IotEdgeConfigError(
+                "edge_ca_auto_renew applies only to an Edge CA that IoT Edge issues itself; a file-based Edge CA "
+                "(edge_ca_cert/edge_ca_pk) is never renewed by IoT Edge. Remove edge_ca_auto_renew and renew the "
+                "Edge CA with the PKI role, or drop the Edge CA files"
+            )
+        validate_policy(renew.get("threshold"), "edge_ca_auto_renew.threshold")
+        validate_policy(renew.get("retry"), "edge_ca_auto_renew.retry")
+    mode = params.get("auto_reprovisioning_mode")
+    if mode and mode not in REPROVISIONING_MODES:
+        raise IotEdgeConfigError(
+            f"auto_reprovisioning_mode '{mode}' is unknown; use one of " + ", ".join(REPROVISIONING_MODES)
+        )
+    for name in FILE_OPTIONS:
+        path = params.get(name)
+        if path and not os.path.isabs(path):
+            raise IotEdgeConfigError(
+                f"{name} '{path}' is not an absolute path; IoT Edge reads it as a file:// URI, so give the full "
+                "path on the gateway, e.g. /var/aziot/certs/root-ca.pem"
+            )
+
+
+def referenced_files(params):
+    """(option, path) of every file config.toml refers to."""
+    return [(name, params[name]) for name in FILE_OPTIONS if params.get(name)]
+
+
+def missing_files(params):
+    return [(name, path) for name, path in referenced_files(params) if not os.path.isfile(path)]
+
+
+def missing_files_message(missing):
+    return (
+        "config.toml would refer to files that do not exist on the gateway: "
+        + ", ".join(f"{name}={path}" for name, path in missing)
+        + "; deploy the certificates and keys first (the gateway role copies them from the site PKI) or fix the paths"
+    )
+
+
+def toml_string(value):
+    """A TOML basic string: quotes, backslashes and every control character escaped."""
+    out = ['"']
+    for char in str(value):
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def file_uri(path):
+    return "file://" + quote(path, safe="/")
+
+
+def _line(key, value):
+    if isinstance(value, bool):
+        return f"{key} = {'true' if value else 'false'}"
+    return f"{key} = {toml_string(value)}"
+
+
+def render(params):
+    """Render config.toml from validated params. Deterministic: same input, same bytes."""
+    lines = [
+        "# Managed by Ansible (edgeops.gateway.iotedge_config): local changes are overwritten.",
+        "# Apply with: iotedge config apply",
+        "",
+        _line("hostname", params["hostname"]),
+    ]
+    if params.get("parent_hostname"):
+        lines.append(_line("parent_hostname", params["parent_hostname"]))
+    if params.get("trust_bundle_cert"):
+        lines.append(_line("trust_bundle_cert", file_uri(params["trust_bundle_cert"])))
+    if params.get("auto_reprovisioning_mode"):
+        lines.append(_line("auto_reprovisioning_mode", params["auto_reprovisioning_mode"]))
+
+    variant = params["provisioning"]
+    lines += ["", "[provisioning]"]
+    if variant == "manual_connection_string":
+        lines += [_line("source", "manual"), _line("connection_string", params["connection_string"])]
+    elif variant == "manual_x509":
+        lines += [
+            _line("source", "manual"),
+            _line("iothub_hostname", params["iothub_hostname"]),
+            _line("device_id", params["device_id"]),
+            "",
+            "[provisioning.authentication]",
+            _line("method", "x509"),
+            _line("identity_cert", file_uri(params["identity_cert"])),
+            _line("identity_pk", file_uri(params["identity_pk"])),
+        ]
+    else:
+        lines += [
+            _line("source", "dps"),
+            _line("global_endpoint", params.get("global_endpoint") or DEFAULT_GLOBAL_ENDPOINT),
+            _line("id_scope", params["id_scope"]),
+            "",
+            "[provisioning.attestation]",
+        ]
+        if variant == "dps_symmetric_key":
+            lines += [
+                _line("method", "symmetric_key"),
+                _line("registration_id", params["registration_id"]),
+                "symmetric_key = { value = " + toml_string(params["symmetric_key"]) + " }",
+            ]
+        else:
+            lines.append(_line("method", "x509"))
+            if params.get("registration_id"):
+                lines.append(_line("registration_id", params["registration_id"]))
+            lines += [
+                _line("identity_cert", file_uri(params["identity_cert"])),
+                _line("identity_pk", file_uri(params["identity_pk"])),
+            ]
+
+    if params.get("agent_image"):
+        lines += [
+            "",
+            "[agent]",
+            _line("name", "edgeAgent"),
+            _line("type", "docker"),
+            "",
+            "[agent.config]",
+            _line("image", params["agent_image"]),
+        ]
+
+    if params.get("edge_ca_cert"):
+        lines += [
+            "",
+            "[edge_ca]",
+            _line("cert", file_uri(params["edge_ca_cert"])),
+            _line("pk", file_uri(params["edge_ca_pk"])),
+        ]
+    renew = params.get("edge_ca_auto_renew")
+    if renew:
+        lines += [
+            "",
+            "[edge_ca.auto_renew]",
+            _line("rotate_key", bool(renew.get("rotate_key", True))),
+            _line("threshold", renew["threshold"]),
+            _line("retry", renew["retry"]),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_SECRET_LINES = (
+    re.compile(r'^(\s*connection_string\s*=\s*)(".*"|\'.*\')\s*$'),
+    re.compile(r'^(\s*symmetric_key\s*=\s*\{\s*value\s*=\s*)(".*"|\'.*\')(\s*\}\s*)$'),
+    re.compile(r'^(\s*value\s*=\s*)(".*"|\'.*\')\s*$'),
+)
+_SHARED_ACCESS_KEY = re.compile(r"(SharedAccessKey=)[^;\"'\s]*")
+
+
+def mask_secrets(text):
+    """Replace connection strings and symmetric keys with a mask, for diffs and messages."""
+    out = []
+    for line in (text or "").splitlines(True):
+        newline = "\n" if line.endswith("\n") else ""
+        body = line[: -len(newline)] if newline else line
+        for pattern in _SECRET_LINES:
+            match = pattern.match(body)
+            if match:
+                rest = match.group(3) if pattern.groups >= 3 else ""
+                body = match.group(1) + toml_string(MASK) + rest
+                break
+        out.append(_SHARED_ACCESS_KEY.sub(r"\1" + MASK, body) + newline)
+    return "".join(out)
+
+
+def secrets_of(params):
+    return [params[name] for name in ("connection_string", "symmetric_key") if params.get(name)]

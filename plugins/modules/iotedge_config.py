@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iotedge_config
+short_description: Write Azure IoT Edge's config.toml from validated options
+version_added: 0.1.0
+description:
+  - Validates the options, renders C(/etc/aziot/config.toml) for Azure IoT Edge 1.5 / 1.6 deterministically and
+    writes it atomically with a backup, owner and mode.
+  - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with an
+    X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional parent gateway, trust bundle,
+    file-based Edge CA or C([edge_ca.auto_renew]) policy, edgeAgent image and O(auto_reprovisioning_mode).
+  - Leaves C([connect]) and C([listen]) out, so the package defaults apply.
+  - Does not run C(iotedge config apply); the P(edgeops.gateway.gateway#role) role does that from a handler when
+    this module reports a change.
+  - Connection strings and symmetric keys never appear in results or diffs; the diff shows them masked.
+  - Runs on the gateway with the Python standard library only; it needs no TOML library.
+author:
+  - edgeops.gateway maintainers
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode, missing referenced files are reported as warnings instead of errors, since the tasks that
+        would deploy them did not run either.
+  diff_mode:
+    support: full
+    details:
+      - Secret values are masked in the diff.
+  platform:
+    platforms: posix
+    support: full
+  idempotent:
+    support: full
+options:
+  path:
+    description: Where to write the configuration.
+    type: path
+    default: /etc/aziot/config.toml
+  hostname:
+    description:
+      - The gateway's host name as downstream devices use it (C(GatewayHostName)); edgeHub's server certificate
+        is made for it.
+      - Lower case, at most 64 characters, an RFC 1035 host name.
+    type: str
+    required: true
+  parent_hostname:
+    description:
+      - Host name of the parent gateway, for a nested (child) gateway only. Cannot be combined with DPS.
+    type: str
+  trust_bundle_cert:
+    description: Absolute path on the gateway of the root CA certificate (the trust bundle).
+    type: path
+  edge_ca_cert:
+    description:
+      - Absolute path on the gateway of the Edge CA certificate followed by its intermediates (the full chain).
+      - Requires O(edge_ca_pk). Without both, IoT Edge makes a quickstart Edge CA.
+    type: path
+  edge_ca_pk:
+    description: Absolute path on the gateway of the Edge CA private key.
+    type: path
+  edge_ca_auto_renew:
+    description:
+      - Renewal policy of an Edge CA that IoT Edge issues itself (C([edge_ca.auto_renew])).
+      - Not allowed with O(edge_ca_cert), since a file-based Edge CA is never renewed by IoT Edge.
+    type: dict
+    suboptions:
+      rotate_key:
+        description: Whether renewal makes a new key.
+        type: bool
+        default: true
+      threshold:
+        description: When to renew, as V(N%) of the lifetime (below 100), V(Nmin) or V(Nday) before expiry.
+        type: str
+        default: 80%
+      retry:
+        description: How often to retry a failed renewal, in the same units as O(edge_ca_auto_renew.threshold).
+        type: str
+        default: 4%
+  agent_image:
+    description: edgeAgent image, for example V(mcr.microsoft.com/azureiotedge-agent:1.5). Omitted when unset.
+    type: str
+  auto_reprovisioning_mode:
+    description: When IoT Edge provisions again. Omitted when unset (IoT Edge then uses V(Dynamic)).
+    type: str
+    choices: [Dynamic, AlwaysOnStartup, OnErrorOnly]
+  provisioning:
+    description: How the gateway gets its IoT Hub identity.
+    type: str
+    required: true
+    choices: [manual_connection_string, manual_x509, dps_symmetric_key, dps_x509]
+  connection_string:
+    description: The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
+    type: str
+  iothub_hostname:
+    description: The IoT Hub host name, for O(provisioning=manual_x509).
+    type: str
+  device_id:
+    description: The IoT Edge device id in IoT Hub, for O(provisioning=manual_x509).
+    type: str
+  identity_cert:
+    description: Absolute path on the gateway of the identity certificate, for the X.509 variants.
+    type: path
+  identity_pk:
+    description: Absolute path on the gateway of the identity private key, for the X.509 variants.
+    type: path
+  global_endpoint:
+    description: DPS global endpoint. Defaults to V(https://global.azure-devices-provisioning.net) for DPS.
+    type: str
+  id_scope:
+    description: DPS id scope, for the DPS variants.
+    type: str
+  registration_id:
+    description: DPS registration id; required for O(provisioning=dps_symmetric_key), optional for X.509.
+    type: str
+  symmetric_key:
+    description: DPS symmetric key, for O(provisioning=dps_symmetric_key).
+    type: str
+  backup:
+    description: Keep a timestamped copy of the previous file when it changes.
+    type: bool
+    default: true
+  owner:
+    description: Owner of the file.
+    type: str
+    default: root
+  group:
+    description: Group of the file.
+    type: str
+    default: root
+  mode:
+    description: Mode of the file. It holds secrets, so keep it private.
+    type: raw
+    default: "0600"
+notes:
+  - Facts the module relies on are those of IoT Edge 1.5/1.6 C(config.toml); see the collection's C(docs/gateway.md).
+seealso:
+  - name: Configure IoT Edge device settings
+    description: Microsoft's reference for C(config.toml).
+    link: https://learn.microsoft.com/azure/iot-edge/configure-device
+"""
+
+EXAMPLES = r"""
+- name: Configure a gateway provisioned with a connection string and a file-based Edge CA
+  edgeops.gateway.iotedge_config:
+    hostname: gw1.site-a.example
+    trust_bundle_cert: /var/aziot/certs/root-ca.pem
+    edge_ca_cert: /var/aziot/certs/edge-ca-full-chain.pem
+    edge_ca_pk: /var/aziot/secrets/edge-ca.key.pem
+    provisioning: manual_connection_string
+    connection_string: "{{ vault_gw1_connection_string }}"
+  notify: Apply IoT Edge configuration
+
+- name: Configure a gateway provisioned by DPS with X.509
+  edgeops.gateway.iotedge_config:
+    hostname: gw2.site-a.example
+    trust_bundle_cert: /var/aziot/certs/root-ca.pem
+    provisioning: dps_x509
+    id_scope: 0ne00000000
+    identity_cert: /var/aziot/certs/identity.pem
+    identity_pk: /var/aziot/secrets/identity.key.pem
+    edge_ca_auto_renew:
+      threshold: 80%
+      retry: 4%
+    agent_image: mcr.microsoft.com/azureiotedge-agent:1.5
+"""
+
+RETURN = r"""
+path:
+  description: The configuration file.
+  returned: always
+  type: str
+  sample: /etc/aziot/config.toml
+backup_file:
+  description: The copy of the previous file, when one was made.
+  returned: changed and O(backup=true) and the file existed
+  type: str
+  sample: /etc/aziot/config.toml.12345.2026-11-23@11:40:00~
+referenced_files:
+  description: Files the configuration refers to (certificates and keys on the gateway).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/aziot/certs/root-ca.pem, /var/aziot/certs/edge-ca-full-chain.pem]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
+    IotEdgeConfigError,
+    mask_secrets,
+    missing_files,
+    missing_files_message,
+    referenced_files,
+    render,
+    validate,
+)
+
+
+def write_config(module, path, content):
+    """Atomically replace path with content; returns the backup file or None."""
+    backup_file = None
+    if module.params["backup"] and os.path.exists(path):
+        backup_file = module.backup_local(path)
+    fd, tmp = tempfile.mkstemp(prefix=".iotedge_config.", dir=os.path.dirname(path) or ".")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(content))
+        # atomic_move gives a new file the umask's mode: keep the secrets private from the start.
+        old_umask = os.umask(0o077)
+        try:
+            module.atomic_move(tmp, path)
+        finally:
+            os.umask(old_umask)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return backup_file
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/etc/aziot/config.toml"),
+            hostname=dict(type="str", required=True),
+            parent_hostname=dict(type="str"),
+            trust_bundle_cert=dict(type="path"),
+            edge_ca_cert=dict(type="path"),
+            edge_ca_pk=dict(type="path", no_log=False),
+            edge_ca_auto_renew=dict(
+                type="dict",
+                options=dict(
+                    rotate_key=dict(type="bool", default=True, no_log=False),
+                    threshold=dict(type="str", default="80%"),
+                    retry=dict(type="str", default="4%"),
+                ),
+            ),
+            agent_image=dict(type="str"),
+            auto_reprovisioning_mode=dict(type="str", choices=["Dynamic", "AlwaysOnStartup", "OnErrorOnly"]),
+            provisioning=dict(
+                type="str",
+                required=True,
+                choices=["manual_connection_string", "manual_x509", "dps_symmetric_key", "dps_x509"],
+            ),
+            connection_string=dict(type="str", no_log=True),
+            iothub_hostname=dict(type="str"),
+            device_id=dict(type="str"),
+            identity_cert=dict(type="path"),
+            identity_pk=dict(type="path", no_log=False),
+            global_endpoint=dict(type="str"),
+            id_scope=dict(type="str"),
+            registration_id=dict(type="str"),
+            symmetric_key=dict(type="str", no_log=True),
+            backup=dict(type="bool", default=True),
+            owner=dict(type="str", default="root"),
+            group=dict(type="str", default="root"),
+            mode=dict(type="raw", default="0600"),
+        ),
+        required_if=[
+            ("provisioning", "manual_connection_string", ("connection_string",)),
+            ("provisioning", "manual_x509", ("iothub_hostname", "device_id", "identity_cert", "identity_pk")),
+            ("provisioning", "dps_symmetric_key", ("id_scope", "registration_id", "symmetric_key")),
+            ("provisioning", "dps_x509", ("id_scope", "identity_cert", "identity_pk")),
+        ],
+        required_together=[("edge_ca_cert", "edge_ca_pk")],
+        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"]
+    try:
+        validate(params)
+        missing = missing_files(params)
+        if missing and not module.check_mode:
+            raise IotEdgeConfigError(missing_files_message(missing))
+        if missing:
+            module.warn(missing_files_message(missing))
+        wanted = render(params)
+    except IotEdgeConfigError as exc:
+        module.fail_json(msg=to_native(exc))
+
+    if not os.path.isdir(os.path.dirname(path)):
+        module.fail_json(
+            msg=f"directory {os.path.dirname(path)} does not exist; install aziot-edge first "
+            "(gateway_iotedge_install) or create it"
+        )
+    current = None
+    if os.path.exists(path):
+        with open(path, "rb") as handle:
+            current = handle.read().decode("utf-8", errors="replace")
+
+    result = dict(changed=False, path=path, referenced_files=[p for _name, p in referenced_files(params)])
+    if current != wanted:
+        result["changed"] = True
+        if module._diff:
+            before, after = mask_secrets(current or ""), mask_secrets(wanted)
+            header = path
+            if current is not None and before == after:
+                header = f"{path} (a secret value changed; secrets are masked)"
+            result["diff"] = dict(before_header=path, after_header=header, before=before, after=after)
+        if not module.check_mode:
+            backup_file = write_config(module, path, wanted)
+            if backup_file:
+                result["backup_file"] = backup_file
+
+    file_args = dict(path=path, owner=params["owner"], group=params["group"], mode=params["mode"])
+    file_args.update(dict(secontext=[None, None, None, None], attributes=None))
+    if os.path.exists(path):
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iotedge_config as Ansible runs it: check, real, check, real; diffs; backups; owner and mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.edgeops.gateway.plugins.modules import iotedge_config
+
+SECRET = "c2VjcmV0a2V5MTIzNA=="
+CONN = f"HostName=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey={SECRET}"
+
+
+def run(capsys, args, check_mode=False, diff=True):
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        iotedge_config.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = info.value.code
+    return result
+
+
+@pytest.fixture
+def site(tmp_path):
+    certs = tmp_path / "certs"
+    secrets = tmp_path / "secrets"
+    certs.mkdir()
+    secrets.mkdir()
+    for name in ("root-ca.pem", "edge-ca-full-chain.pem"):
+        (certs / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    (secrets / "edge-ca.key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    owner = os.getuid()
+    import grp
+    import pwd
+
+    return {
+        "path": str(tmp_path / "config.toml"),
+        "hostname": "gw1.site-a.example",
+        "trust_bundle_cert": str(certs / "root-ca.pem"),
+        "edge_ca_cert": str(certs / "edge-ca-full-chain.pem"),
+        "edge_ca_pk": str(secrets / "edge-ca.key.pem"),
+        "provisioning": "manual_connection_string",
+        "connection_string": CONN,
+        "owner": pwd.getpwuid(owner).pw_name,
+        "group": grp.getgrgid(os.getgid()).gr_name,
+    }
+
+
+def test_four_runs_check_real_check_real(capsys, site):
+    results = [
+        run(capsys, site, check_mode=True),
+        run(capsys, site),
+        run(capsys, site, check_mode=True),
+        run(capsys, site),
+    ]
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert all(r["rc"] == 0 for r in results)
+    data = tomllib.loads(open(site["path"]).read())
+    assert data["provisioning"] == {"source": "manual", "connection_string": CONN}
+    assert stat.S_IMODE(os.stat(site["path"]).st_mode) == 0o600
+    assert "backup_file" not in results[1]  # nothing to back up the first time
+
+
+def test_check_mode_writes_nothing(capsys, site):
+    result = run(capsys, site, check_mode=True)
+    assert result["changed"]
+    assert not os.path.exists(site["path"])
+
+
+def test_secret_never_in_result_or_diff(capsys, site):
+    first = run(capsys, site)
+    assert SECRET not in json.dumps(first)
+    assert "********" in first["diff"]["after"]
+    changed = dict(site, connection_string=CONN.replace(SECRET, "bmV3c2VjcmV0"))
+    second = run(capsys, changed)
+    assert second["changed"]
+    text = json.dumps(second)
+    assert SECRET not in text
+    assert "bmV3c2VjcmV0" not in text
+    assert "a secret value changed" in second["diff"]["after_header"]
+
+
+def test_change_makes_a_backup_and_a_real_diff(capsys, site):
+    run(capsys, site)
+    before = open(site["path"]).read()
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"))
+    assert result["changed"]
+    assert open(result["backup_file"]).read() == before
+    assert 'hostname = "gw1.site-a.example"' in result["diff"]["before"]
+    assert 'hostname = "gw2.site-a.example"' in result["diff"]["after"]
+
+
+def test_mode_drift_is_repaired(capsys, site):
+    run(capsys, site)
+    os.chmod(site["path"], 0o644)
+    result = run(capsys, site)
+    assert result["changed"]
+    assert stat.S_IMODE(os.stat(site["path"]).st_mode) == 0o600
+
+
+def test_missing_referenced_file_fails_before_writing(capsys, site):
+    os.unlink(site["edge_ca_pk"])
+    result = run(capsys, site)
+    assert result["failed"]
+    assert "edge_ca_pk=" in result["msg"]
+    assert "deploy the certificates" in result["msg"]
+    assert not os.path.exists(site["path"])
+
+
+def test_missing_referenced_file_only_warns_in_check_mode(capsys, site):
+    os.unlink(site["edge_ca_pk"])
+    result = run(capsys, site, check_mode=True)
+    assert result["changed"]
+    assert "edge_ca_pk=" in json.dumps(result["warnings"]), result["warnings"]
+
+
+def test_validation_error_fails_without_writing(capsys, site):
+    result = run(capsys, dict(site, hostname="GW1.example"))
+    assert result["failed"]
+    assert "use 'gw1.example'" in result["msg"]
+    assert not os.path.exists(site["path"])
+
+
+def test_required_if_refuses_a_variant_without_its_options(capsys, site):
+    args = dict(site, provisioning="dps_symmetric_key")
+    del args["connection_string"]
+    result = run(capsys, args)
+    assert result["failed"]
+    assert "id_scope" in result["msg"]
+
+
+def test_auto_renew_and_edge_ca_files_are_mutually_exclusive(capsys, site):
+    result = run(capsys, dict(site, edge_ca_auto_renew={"threshold": "80%"}))
+    assert result["failed"]
+    assert "mutually exclusive" in result["msg"]
+
+
+def test_missing_directory_says_how_to_fix(capsys, site, tmp_path):
+    result = run(capsys, dict(site, path=str(tmp_path / "nodir" / "config.toml")))
+    assert result["failed"]
+    assert "install aziot-edge first" in result["msg"]
