@@ -1,0 +1,132 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for edgeops.gateway.site_report: runs on the controller only (see the module docs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
+    ReportError,
+    build_report,
+    comparable,
+    render_markdown,
+)
+
+ARGUMENT_SPEC = {
+    "dest": {"type": "path", "required": True},
+    "site": {"type": "str"},
+    "gateways": {"type": "list", "elements": "str"},
+    "devices": {"type": "list", "elements": "str"},
+    "certificates": {"type": "list", "elements": "dict", "default": []},
+    "handshake_fact": {"type": "str", "default": "handshake_check_result"},
+    "trust_store_fact": {"type": "str", "default": "trust_store_result"},
+    "gateway_fact": {"type": "str", "default": "gateway_result"},
+    "failure_fact": {"type": "str", "default": "edgeops_rollout_failure"},
+}
+
+
+def _write_atomic(path, text):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".site-report.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        task_vars = task_vars or {}
+        hostvars = task_vars.get("hostvars", {})
+        groups = task_vars.get("groups", {})
+
+        site = args["site"] or task_vars.get("edgeops_site")
+        gateways = args["gateways"] if args["gateways"] is not None else groups.get("gateways", [])
+        devices = args["devices"] if args["devices"] is not None else groups.get("devices", [])
+
+        def fact(host, name):
+            if host not in hostvars:
+                raise AnsibleActionFail(
+                    f"{host} is not in the inventory; list only inventory hosts in gateways/devices"
+                )
+            value = hostvars[host].get(name)
+            return value if value not in ("", None) else None
+
+        gateway_data = [
+            {
+                "host": gw,
+                "hostname": fact(gw, "edgeops_gateway_hostname") or gw,
+                "runtime": fact(gw, "gateway_runtime"),
+                "failure": fact(gw, args["failure_fact"]),
+                "result": fact(gw, args["gateway_fact"]),
+            }
+            for gw in gateways
+        ]
+        device_data = [
+            {
+                "host": dev,
+                "gateway": fact(dev, "edgeops_gateway"),
+                "failure": fact(dev, args["failure_fact"]),
+                "trust_store": fact(dev, args["trust_store_fact"]),
+                "handshake": fact(dev, args["handshake_fact"]),
+            }
+            for dev in devices
+        ]
+
+        mode = "check" if self._task.check_mode else "run"
+        try:
+            report = build_report(site, gateway_data, device_data, args["certificates"], mode=mode)
+        except ReportError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+
+        dest = args["dest"]
+        suffix = ".check" if mode == "check" else ""
+        json_path = os.path.join(dest, f"site-report{suffix}.json")
+        md_path = os.path.join(dest, f"site-report{suffix}.md")
+        previous = _read_json(json_path)
+        try:
+            os.makedirs(dest, mode=0o750, exist_ok=True)
+            _write_atomic(json_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+            _write_atomic(md_path, render_markdown(report))
+        except OSError as exc:
+            raise AnsibleActionFail(
+                f"cannot write the site report to {dest}: {exc}; make the directory writable or set dest"
+            ) from exc
+
+        result.update(
+            changed=False,
+            json_path=json_path,
+            markdown_path=md_path,
+            summary=report["summary"],
+            report_changed=previous is None or comparable(previous) != comparable(report),
+            msg=f"site {site}: {report['summary']['line']}",
+        )
+        if (
+            report["summary"]["devices_failed"]
+            or report["summary"]["gateways_ok"] != report["summary"]["gateways_total"]
+        ):
+            result["warnings"] = [f"site {site}: {report['summary']['line']} (report: {md_path})"]
+        return result

@@ -1,0 +1,275 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build the per-site rollout report (JSON data and a Markdown rendering).
+
+Private to edgeops.gateway. The report is made from plain data collected on the controller:
+what each role recorded about its host, and the certificate inventory of the site's PKI.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+REPORT_FORMAT = 1
+
+# Fields of a handshake result that the report keeps (the rest is bulky or volatile).
+HANDSHAKE_FIELDS = (
+    "ok",
+    "diagnosis",
+    "hint",
+    "msg",
+    "host",
+    "port",
+    "address",
+    "tls_version",
+    "cipher",
+    "days_until_first_expiry",
+    "warnings",
+)
+# Values that differ between two runs of an unchanged site (the summary line carries days left):
+# left out when two reports are compared.
+VOLATILE_KEYS = ("generated_at", "handshake_ms", "handshake_time_ms", "days_left", "days_until_first_expiry", "line")
+
+
+class ReportError(Exception):
+    """Raised when the report cannot be built from the data given."""
+
+
+def _days_left(not_after, now):
+    if not not_after:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ReportError(
+            f"certificate expiry {not_after!r} is not an ISO 8601 date; pass not_after as e.g. 2027-01-31T12:00:00Z"
+        ) from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 - runs on targets with Python 3.8+
+    return int((when - now).total_seconds() // 86400)
+
+
+def _certificate_entry(cert, now):
+    entry = {
+        "name": cert.get("name") or cert.get("kind") or cert.get("profile") or cert.get("path"),
+        "subject": cert.get("subject"),
+        "issuer": cert.get("issuer"),
+        "not_after": cert.get("not_after"),
+        "days_left": cert.get("days_left"),
+        "sha256_thumbprint": cert.get("sha256_thumbprint") or cert.get("thumbprint_sha256"),
+        "sha1_thumbprint": cert.get("sha1_thumbprint") or cert.get("thumbprint_sha1"),
+        "renew_next_run": cert.get("renew_next_run", cert.get("will_renew")),
+    }
+    if entry["days_left"] is None:
+        entry["days_left"] = _days_left(entry["not_after"], now)
+    return entry
+
+
+def _handshake_entry(result):
+    if not result:
+        return None
+    entry = {key: result[key] for key in HANDSHAKE_FIELDS if key in result}
+    if "ok" not in entry:
+        entry["ok"] = not result.get("failed", False) and not result.get("diagnosis")
+    return entry
+
+
+def build_report(site, gateways, devices, certificates, now=None, mode="run"):
+    """Return the report as a dict.
+
+    gateways: list of dicts {host, hostname, runtime, failure, result}
+    devices: list of dicts {host, gateway, failure, trust_store, handshake}
+    certificates: list of dicts with at least a subject or path; `host` attaches one to a host.
+    A `failure` is {phase, msg} recorded when a host failed or was unreachable in a phase.
+    """
+    if not site:
+        raise ReportError("the site name is empty; set edgeops_site in the inventory")
+    now = now or datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - runs on targets with Python 3.8+
+    by_host = {}
+    site_certs = []
+    for cert in certificates or []:
+        entry = _certificate_entry(cert, now)
+        owner = cert.get("host")
+        if owner:
+            by_host.setdefault(owner, []).append(entry)
+        else:
+            site_certs.append(entry)
+
+    gateway_rows = []
+    gateway_status = {}
+    for gw in gateways:
+        failure = gw.get("failure")
+        result = gw.get("result") or {}
+        if failure:
+            status, reason = ("unreachable" if failure.get("unreachable") else "failed"), failure.get("msg")
+        elif result.get("rolled_back"):
+            status, reason = "rolled_back", result.get("reason") or result.get("msg")
+        else:
+            status, reason = "ok", None
+        gateway_status[gw["host"]] = (status, reason)
+        gateway_rows.append(
+            {
+                "host": gw["host"],
+                "hostname": gw.get("hostname") or gw["host"],
+                "runtime": gw.get("runtime"),
+                "status": status,
+                "phase": (failure or {}).get("phase"),
+                "reason": reason,
+                "certificates": by_host.get(gw["host"], []),
+            }
+        )
+
+    device_rows = []
+    for dev in devices:
+        failure = dev.get("failure")
+        handshake = _handshake_entry(dev.get("handshake"))
+        gw_status, gw_reason = gateway_status.get(dev.get("gateway"), ("unknown", None))
+        if failure:
+            status = "unreachable" if failure.get("unreachable") else "failed"
+            reason = failure.get("msg")
+        elif handshake is not None:
+            status = "ok" if handshake.get("ok") else "failed"
+            reason = None if handshake.get("ok") else (handshake.get("hint") or handshake.get("msg"))
+        elif gw_status not in ("ok", "unknown"):
+            status = "skipped"
+            reason = f"gateway {dev.get('gateway')} is {gw_status}: {gw_reason}"
+        else:
+            status, reason = "not_checked", "no handshake result was recorded for this device"
+        device_rows.append(
+            {
+                "host": dev["host"],
+                "gateway": dev.get("gateway"),
+                "status": status,
+                "phase": (failure or {}).get("phase"),
+                "reason": reason,
+                "trust_store": dev.get("trust_store"),
+                "handshake": handshake,
+                "certificates": by_host.get(dev["host"], []),
+            }
+        )
+
+    all_certs = site_certs + [c for rows in (gateway_rows, device_rows) for row in rows for c in row["certificates"]]
+    owners = {id(c): row["host"] for rows in (gateway_rows, device_rows) for row in rows for c in row["certificates"]}
+    dated = [c for c in all_certs if c.get("days_left") is not None]
+    earliest = None
+    if dated:
+        first = min(dated, key=lambda c: c["days_left"])
+        earliest = {
+            "host": owners.get(id(first)),
+            "certificate": first["name"],
+            "subject": first["subject"],
+            "not_after": first["not_after"],
+            "days_left": first["days_left"],
+        }
+    devices_ok = sum(1 for d in device_rows if d["status"] == "ok")
+    summary = {
+        "devices_total": len(device_rows),
+        "devices_ok": devices_ok,
+        "devices_failed": len(device_rows) - devices_ok,
+        "gateways_total": len(gateway_rows),
+        "gateways_ok": sum(1 for g in gateway_rows if g["status"] == "ok"),
+        "earliest_expiry": earliest,
+    }
+    summary["line"] = summary_line(summary)
+    return {
+        "format": REPORT_FORMAT,
+        "site": site,
+        "mode": mode,
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "summary": summary,
+        "gateways": gateway_rows,
+        "devices": device_rows,
+        "site_certificates": site_certs,
+    }
+
+
+def summary_line(summary):
+    line = f"{summary['devices_ok']} devices ok, {summary['devices_failed']} failed"
+    line += f"; {summary['gateways_ok']} of {summary['gateways_total']} gateways ok"
+    earliest = summary.get("earliest_expiry")
+    if earliest:
+        where = f"{earliest['host']} {earliest['certificate']}" if earliest.get("host") else earliest["certificate"]
+        line += f"; earliest expiry {earliest['not_after']} ({where}, {earliest['days_left']} days)"
+    else:
+        line += "; no certificate expiry known"
+    return line
+
+
+def comparable(report):
+    """The report without the values that change between two runs of an unchanged site."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(report)
+
+
+def _cell(value):
+    if value is None or value == "":
+        return "-"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
+    return lines
+
+
+def render_markdown(report):
+    """Render the report as Markdown for a person."""
+    out = [f"# Site report: {report['site']}", ""]
+    mode = " (check mode: nothing was changed)" if report["mode"] == "check" else ""
+    out += [f"Generated {report['generated_at']}{mode}.", "", f"**Summary:** {report['summary']['line']}", ""]
+
+    out += ["## Gateways", ""]
+    out += _table(
+        ["Gateway", "Hostname", "Runtime", "Status", "Detail"],
+        [[g["host"], g["hostname"], g["runtime"], g["status"], _detail(g)] for g in report["gateways"]],
+    )
+    out += ["", "## Devices", ""]
+    rows = []
+    for d in report["devices"]:
+        hs = d["handshake"] or {}
+        trust = d["trust_store"] or {}
+        rows.append(
+            [
+                d["host"],
+                d["gateway"],
+                d["status"],
+                trust.get("state"),
+                hs.get("tls_version"),
+                hs.get("diagnosis") or ("ok" if hs.get("ok") else None),
+                _detail(d),
+            ]
+        )
+    out += _table(["Device", "Gateway", "Status", "Trust store", "TLS", "Handshake", "Detail"], rows)
+
+    out += ["", "## Certificates", ""]
+    cert_rows = []
+    for owner, certs in [("site", report["site_certificates"])] + [
+        (row["host"], row["certificates"]) for row in report["gateways"] + report["devices"]
+    ]:
+        for c in certs:
+            renew = {True: "yes", False: "no"}.get(c.get("renew_next_run"), c.get("renew_next_run"))
+            cert_rows.append(
+                [owner, c["name"], c["subject"], c["not_after"], c["days_left"], c["sha256_thumbprint"], renew]
+            )
+    out += _table(
+        ["Owner", "Certificate", "Subject", "Not after", "Days left", "SHA-256 thumbprint", "Renews next run"],
+        cert_rows,
+    )
+    out.append("")
+    return "\n".join(out)
+
+
+def _detail(row):
+    parts = []
+    if row.get("phase"):
+        parts.append(f"in {row['phase']}")
+    if row.get("reason"):
+        parts.append(row["reason"])
+    return ": ".join(parts) if parts else None

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
+    ReportError,
+    build_report,
+    comparable,
+    render_markdown,
+)
+
+NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
+
+
+def _site():
+    gateways = [{"host": "gw1", "hostname": "gw1.site-a.example", "runtime": "mosquitto", "result": {"changed": False}}]
+    devices = [
+        {
+            "host": "dev1",
+            "gateway": "gw1",
+            "trust_store": {"state": "present"},
+            "handshake": {"ok": True, "tls_version": "TLSv1.3"},
+        },
+        {
+            "host": "dev2",
+            "gateway": "gw1",
+            "trust_store": {"state": "absent"},
+            "handshake": {
+                "ok": False,
+                "diagnosis": "untrusted_root",
+                "hint": "install the site's root CA | then retry",
+            },
+        },
+        {
+            "host": "dev3",
+            "gateway": "gw1",
+            "failure": {"phase": "devices", "msg": "ssh: connect timed out", "unreachable": True},
+        },
+    ]
+    certificates = [
+        {
+            "name": "root_ca",
+            "subject": "CN=Site A Root",
+            "not_after": "2036-11-20T00:00:00Z",
+            "sha256_thumbprint": "AA",
+        },
+        {"host": "gw1", "name": "edge_ca", "subject": "CN=gw1.ca", "not_after": "2027-11-23T12:00:00Z"},
+        {
+            "host": "dev1",
+            "name": "device",
+            "subject": "CN=dev1",
+            "not_after": "2026-12-03T12:00:00Z",
+            "renew_next_run": True,
+        },
+    ]
+    return gateways, devices, certificates
+
+
+def test_statuses_and_summary():
+    gateways, devices, certificates = _site()
+    report = build_report("site-a", gateways, devices, certificates, now=NOW)
+    status = {d["host"]: d["status"] for d in report["devices"]}
+    assert status == {"dev1": "ok", "dev2": "failed", "dev3": "unreachable"}
+    assert report["devices"][1]["reason"] == "install the site's root CA | then retry"
+    assert report["devices"][2]["phase"] == "devices"
+    summary = report["summary"]
+    assert (summary["devices_ok"], summary["devices_failed"], summary["gateways_ok"]) == (1, 2, 1)
+    assert summary["earliest_expiry"] == {
+        "host": "dev1",
+        "certificate": "device",
+        "subject": "CN=dev1",
+        "not_after": "2026-12-03T12:00:00Z",
+        "days_left": 10,
+    }
+    assert summary["line"].startswith("1 devices ok, 2 failed; 1 of 1 gateways ok; earliest expiry 2026-12-03")
+
+
+def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
+    gateways = [{"host": "gw1", "result": {"rolled_back": True, "reason": "mosquitto did not start"}}]
+    devices = [{"host": "dev1", "gateway": "gw1"}]
+    report = build_report("site-a", gateways, devices, [], now=NOW)
+    assert report["gateways"][0]["status"] == "rolled_back"
+    assert report["devices"][0]["status"] == "skipped"
+    assert report["devices"][0]["reason"] == "gateway gw1 is rolled_back: mosquitto did not start"
+    assert report["summary"]["earliest_expiry"] is None
+
+
+def test_device_without_any_result_is_not_counted_ok():
+    report = build_report("site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
+    assert report["devices"][0]["status"] == "not_checked"
+    assert report["summary"]["devices_failed"] == 1
+
+
+def test_markdown_has_the_summary_and_escapes_cells():
+    gateways, devices, certificates = _site()
+    markdown = render_markdown(build_report("site-a", gateways, devices, certificates, now=NOW, mode="check"))
+    assert markdown.startswith("# Site report: site-a\n")
+    assert "check mode: nothing was changed" in markdown
+    assert "**Summary:** 1 devices ok, 2 failed" in markdown
+    assert "install the site's root CA \\| then retry" in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith("| dev")]
+    assert len(rows) == 3 + 1  # three device rows and dev1's certificate row
+    assert all(row.count(" | ") == rows[0].count(" | ") for row in rows[:3])
+
+
+def test_comparable_ignores_timestamps_and_countdowns_only():
+    gateways, devices, certificates = _site()
+    first = build_report("site-a", gateways, devices, certificates, now=NOW)
+    later = build_report("site-a", gateways, devices, certificates, now=NOW + datetime.timedelta(days=2))
+    assert first != later
+    assert comparable(first) == comparable(later)
+    devices[0]["handshake"]["ok"] = False
+    assert comparable(build_report("site-a", gateways, devices, certificates, now=NOW)) != comparable(first)
+
+
+@pytest.mark.parametrize(
+    ("site", "certificates", "message"),
+    [
+        ("", [], "set edgeops_site"),
+        ("site-a", [{"name": "x", "not_after": "next tuesday"}], "not an ISO 8601 date"),
+    ],
+)
+def test_bad_input_says_how_to_fix_it(site, certificates, message):
+    with pytest.raises(ReportError, match=message):
+        build_report(site, [], [], certificates, now=NOW)
