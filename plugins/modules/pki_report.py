@@ -1,0 +1,167 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pki_report
+short_description: Report the expiry of every certificate of a site's PKI
+version_added: 0.1.0
+description:
+  - Reads every certificate under a site's PKI directory on the controller. Key files (C(*.key.pem)) and full
+    chain files (C(*-full-chain.pem)) are skipped.
+  - Returns, per certificate, its days left, thumbprints and whether the next run of the PKI would renew it and
+    why. It would when it is expired or inside the renew window, when it no longer matches the key next to it
+    (C(<name>.key.pem)), or when its issuer is missing from the directory or no longer verifies it.
+  - Only reads; never changes anything.
+author:
+  - edgeops.gateway maintainers
+requirements:
+  - cryptography >= 42.0 (on the host that runs the module, normally the controller)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads, so check mode returns the same report.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+    details:
+      - Meant to run on the controller (C(delegate_to=localhost)), where the PKI directory lives.
+options:
+  path:
+    description: The site's PKI directory (the pki role's O(path) is C(edgeops_pki_dir)).
+    type: path
+    required: true
+  renew_window:
+    description:
+      - The renew window the PKI uses. A percentage of a certificate's lifetime (V(20%)), a number of days
+        (V(30d)), or empty for the last third of its lifetime.
+    type: str
+seealso:
+  - module: edgeops.gateway.pki_cert
+  - module: edgeops.gateway.pki_ca
+"""
+
+EXAMPLES = r"""
+- name: Report the expiry of the site's certificates
+  edgeops.gateway.pki_report:
+    path: /srv/pki/site-a
+  delegate_to: localhost
+  run_once: true
+  register: expiry
+
+- name: Show what the next run renews
+  ansible.builtin.debug:
+    msg: "{{ expiry.renew }}"
+"""
+
+RETURN = r"""
+certificates:
+  description: Every certificate found, soonest expiry first. No key material.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The certificate file.
+      type: str
+    relative_path:
+      description: The file relative to O(path).
+      type: str
+      sample: devices/dev1/device.pem
+    subject:
+      description: Subject (RFC 4514).
+      type: str
+    issuer:
+      description: Issuer (RFC 4514).
+      type: str
+    serial:
+      description: Serial number, uppercase hex.
+      type: str
+    not_before:
+      description: Start of validity (UTC, ISO 8601).
+      type: str
+    not_after:
+      description: End of validity (UTC, ISO 8601).
+      type: str
+    days_left:
+      description: Whole days until it expires (negative once expired).
+      type: int
+    renew_from:
+      description: When its renew window starts (UTC, ISO 8601).
+      type: str
+    renew:
+      description: Whether the next run of the PKI renews it.
+      type: bool
+    reasons:
+      description: Why it would be renewed.
+      type: list
+      elements: str
+    expired:
+      description: Whether it has expired.
+      type: bool
+    thumbprint_sha256:
+      description: SHA-256 of the DER, uppercase hex without colons (IoT Hub's form).
+      type: str
+    thumbprint_sha1:
+      description: SHA-1 of the DER, uppercase hex without colons.
+      type: str
+renew:
+  description: Relative paths of the certificates the next run renews.
+  returned: success
+  type: list
+  elements: str
+  sample: [devices/dev1/device.pem]
+expired:
+  description: Relative paths of the expired certificates.
+  returned: success
+  type: list
+  elements: str
+soonest:
+  description: The earliest C(not_after) of all certificates, or V(null) when there is none.
+  returned: success
+  type: str
+now:
+  description: The moment the report was made for (UTC).
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+    PKIError,
+    parse_renew_window,
+    report,
+    utcnow,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "renew_window": {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        result = report(module.params["path"], utcnow(), parse_renew_window(module.params["renew_window"]))
+    except PKIError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
