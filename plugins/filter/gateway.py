@@ -1,0 +1,42 @@
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the gateway role; the logic lives in module_utils/_gateway.py."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
+    GatewayError,
+)
+from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
+    deployment_manifest as _deployment_manifest,
+)
+from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
+    downstream_connection_string as _downstream_connection_string,
+)
+
+
+def deployment_manifest(version="1.5", routes=None, modules=None, registry="mcr.microsoft.com", ttl=7200):
+    try:
+        return _deployment_manifest(
+            version=version, routes=routes, modules=modules, registry=registry, store_and_forward_ttl=ttl
+        )
+    except GatewayError as exc:
+        raise AnsibleFilterError(f"deployment_manifest: {exc}") from None
+
+
+def downstream_connection_string(connection_string, gateway_hostname):
+    try:
+        return _downstream_connection_string(connection_string, gateway_hostname)
+    except GatewayError as exc:
+        # never chain the original exception: its context could carry the secret
+        raise AnsibleFilterError(f"downstream_connection_string: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "deployment_manifest": deployment_manifest,
+            "downstream_connection_string": downstream_connection_string,
+        }
