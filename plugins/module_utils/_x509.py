@@ -1,0 +1,280 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small, strict DER reader for X.509 certificates (standard library only).
+
+It runs on downstream devices, where the ``cryptography`` package is not installed, and
+reads what the handshake diagnosis needs: names, validity, subjectAltName,
+basicConstraints, subject/authority key identifiers and the SHA-256 thumbprint. It never
+checks signatures: that is OpenSSL's job during the handshake.
+
+Python 3.8+ syntax only (this file is shipped to targets).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import hashlib
+import ipaddress
+import re
+
+UTC = datetime.timezone.utc  # noqa: UP017 - datetime.UTC is Python 3.11+, targets run 3.8+
+
+_PEM_RE = re.compile(
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    re.DOTALL,
+)
+
+# Short names of the attributes seen in certificate names (RFC 4514 plus the usual extras).
+_ATTR_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.9": "street",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.12": "title",
+    "2.5.4.46": "dnQualifier",
+    "0.9.2342.19200300.100.1.1": "UID",
+    "0.9.2342.19200300.100.1.25": "DC",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+_OID_SAN = "2.5.29.17"
+_OID_BASIC_CONSTRAINTS = "2.5.29.19"
+_OID_SKI = "2.5.29.14"
+_OID_AKI = "2.5.29.35"
+
+
+class X509Error(ValueError):
+    """The bytes are not a certificate this reader understands."""
+
+
+def _tlv(data, pos, end=None):
+    """Read one DER tag-length-value at ``pos``; return ``(tag, value_start, value_end)``."""
+    if end is None:
+        end = len(data)
+    if pos + 2 > end:
+        raise X509Error("truncated DER element")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise X509Error("high-numbered DER tags are not used in certificates")
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise X509Error("invalid DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise X509Error("DER element runs past its container")
+    return tag, pos, pos + length
+
+
+def _children(data, start, end):
+    """Yield ``(tag, value_start, value_end)`` for every element between ``start`` and ``end``."""
+    pos = start
+    while pos < end:
+        tag, vstart, vend = _tlv(data, pos, end)
+        yield tag, vstart, vend
+        pos = vend
+
+
+def _oid(raw):
+    if not raw:
+        raise X509Error("empty OID")
+    first = raw[0]
+    arcs = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    value = 0
+    for byte in raw[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    return ".".join(str(arc) for arc in arcs)
+
+
+def _string(tag, raw):
+    if tag == 0x1E:  # BMPString
+        return raw.decode("utf-16-be", "replace")
+    if tag == 0x1C:  # UniversalString
+        return raw.decode("utf-32-be", "replace")
+    if tag == 0x14:  # T61String: treated as Latin-1, as OpenSSL prints it
+        return raw.decode("latin-1")
+    return raw.decode("utf-8", "replace")
+
+
+def _time(tag, raw):
+    text = raw.decode("ascii", "replace")
+    try:
+        if tag == 0x17:  # UTCTime, YYMMDDHHMMSSZ
+            value = datetime.datetime.strptime(text, "%y%m%d%H%M%SZ")
+            # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx (strptime pivots at 69).
+            year = value.year % 100
+            value = value.replace(year=(1900 + year) if year >= 50 else (2000 + year))
+        elif tag == 0x18:  # GeneralizedTime, YYYYMMDDHHMMSSZ
+            value = datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ")
+        else:
+            raise X509Error("unexpected time type")
+    except ValueError as exc:
+        raise X509Error(f"invalid certificate time {text!r}") from exc
+    return value.replace(tzinfo=UTC)
+
+
+def _escape_rfc4514(value):
+    out = []
+    for index, char in enumerate(value):
+        if char in ',+"\\<>;' or (char == "#" and index == 0) or (char == " " and index in (0, len(value) - 1)):
+            out.append("\\" + char)
+        elif char == "\x00":
+            out.append("\\00")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _name(data, start, end):
+    """Return ``(rfc4514_string, comparison_key)`` for a Name."""
+    rdns = []
+    for _tag, sstart, send in _children(data, start, end):  # SET per RDN
+        attrs = []
+        for _t, astart, aend in _children(data, sstart, send):  # AttributeTypeAndValue
+            parts = list(_children(data, astart, aend))
+            if len(parts) != 2 or parts[0][0] != 0x06:
+                raise X509Error("invalid attribute in a certificate name")
+            oid = _oid(data[parts[0][1] : parts[0][2]])
+            vtag, vstart, vend = parts[1]
+            attrs.append((oid, _string(vtag, data[vstart:vend])))
+        rdns.append(attrs)
+    text = ",".join(
+        "+".join(f"{_ATTR_NAMES.get(oid, oid)}={_escape_rfc4514(value)}" for oid, value in rdn)
+        for rdn in reversed(rdns)
+    )
+    # OpenSSL compares names canonically: case-insensitive, inner whitespace collapsed.
+    key = tuple(tuple(sorted((oid, " ".join(value.split()).casefold()) for oid, value in rdn)) for rdn in rdns)
+    return text, key
+
+
+def _format_ip(raw):
+    if len(raw) == 4:
+        return ".".join(str(b) for b in raw)
+    if len(raw) == 16:
+        return str(ipaddress.IPv6Address(raw))
+    return binascii.hexlify(raw).decode("ascii")
+
+
+class Certificate:
+    """What the diagnosis needs to know about one certificate."""
+
+    def __init__(self, der):
+        self.der = bytes(der)
+        self.sha256 = hashlib.sha256(self.der).hexdigest().upper()
+        self.san_dns = []
+        self.san_ip = []
+        self.is_ca = False
+        self.path_len = None
+        self.ski = None
+        self.aki = None
+        self._parse()
+
+    def _parse(self):
+        data = self.der
+        tag, start, end = _tlv(data, 0)
+        if tag != 0x30 or end != len(data):
+            raise X509Error("not a DER certificate (outer SEQUENCE expected)")
+        elements = list(_children(data, start, end))
+        if len(elements) != 3 or elements[0][0] != 0x30:
+            raise X509Error("not a DER certificate (tbsCertificate, algorithm, signature expected)")
+        tbs = list(_children(data, elements[0][1], elements[0][2]))
+        index = 1 if tbs and tbs[0][0] == 0xA0 else 0  # optional [0] version
+        try:
+            _serial, _sigalg, issuer, validity, subject = tbs[index : index + 5]
+        except ValueError as exc:
+            raise X509Error("truncated tbsCertificate") from exc
+        self.issuer, self.issuer_key = _name(data, issuer[1], issuer[2])
+        self.subject, self.subject_key = _name(data, subject[1], subject[2])
+        times = list(_children(data, validity[1], validity[2]))
+        if len(times) != 2:
+            raise X509Error("invalid validity")
+        self.not_before = _time(times[0][0], data[times[0][1] : times[0][2]])
+        self.not_after = _time(times[1][0], data[times[1][1] : times[1][2]])
+        for tag, estart, eend in tbs[index + 6 :]:
+            if tag == 0xA3:  # [3] extensions
+                seq = list(_children(data, estart, eend))
+                if seq and seq[0][0] == 0x30:
+                    for _t, xstart, xend in _children(data, seq[0][1], seq[0][2]):
+                        self._extension(data, xstart, xend)
+
+    def _extension(self, data, start, end):
+        parts = list(_children(data, start, end))
+        oid = _oid(data[parts[0][1] : parts[0][2]])
+        _tag, vstart, vend = parts[-1]  # extnValue OCTET STRING (critical BOOLEAN may sit between)
+        if oid == _OID_SAN:
+            _t, sstart, send = _tlv(data, vstart, vend)
+            for gtag, gstart, gend in _children(data, sstart, send):
+                if gtag == 0x82:  # [2] dNSName
+                    self.san_dns.append(data[gstart:gend].decode("ascii", "replace"))
+                elif gtag == 0x87:  # [7] iPAddress
+                    self.san_ip.append(_format_ip(data[gstart:gend]))
+        elif oid == _OID_BASIC_CONSTRAINTS:
+            _t, sstart, send = _tlv(data, vstart, vend)
+            for btag, bstart, bend in _children(data, sstart, send):
+                if btag == 0x01:
+                    self.is_ca = data[bstart:bend] != b"\x00"
+                elif btag == 0x02:
+                    self.path_len = int.from_bytes(data[bstart:bend], "big")
+        elif oid == _OID_SKI:
+            _t, kstart, kend = _tlv(data, vstart, vend)
+            self.ski = binascii.hexlify(data[kstart:kend]).decode("ascii").upper()
+        elif oid == _OID_AKI:
+            _t, sstart, send = _tlv(data, vstart, vend)
+            for atag, astart, aend in _children(data, sstart, send):
+                if atag == 0x80:  # [0] keyIdentifier
+                    self.aki = binascii.hexlify(data[astart:aend]).decode("ascii").upper()
+
+    @property
+    def self_issued(self):
+        return self.subject_key == self.issuer_key
+
+    @property
+    def self_signed(self):
+        """Self-issued and, where both key identifiers exist, naming its own key as issuer key.
+
+        Without a signature check this is what OpenSSL's chain builder also looks at first.
+        """
+        return self.self_issued and (self.aki is None or self.ski is None or self.aki == self.ski)
+
+    def issued(self, child):
+        """True when this certificate's name (and key id, when both are known) is ``child``'s issuer."""
+        if self.subject_key != child.issuer_key:
+            return False
+        return child.aki is None or self.ski is None or child.aki == self.ski
+
+    def days_left(self, now):
+        return (self.not_after - now).total_seconds() / 86400.0
+
+    def to_dict(self):
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": self.not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "not_after": self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sha256": self.sha256,
+            "is_ca": self.is_ca,
+            "san": ["DNS:" + name for name in self.san_dns] + ["IP:" + ip for ip in self.san_ip],
+        }
+
+
+def certificates_from_pem(data):
+    """Return the certificates of a PEM bundle (bytes), in file order."""
+    found = []
+    for block in _PEM_RE.findall(data):
+        try:
+            der = base64.b64decode(b"".join(block.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise X509Error("a PEM certificate block is not valid base64") from exc
+        found.append(Certificate(der))
+    return found
