@@ -1,0 +1,833 @@
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the ca_trust module: put a CA certificate into the OS trust store or take it out.
+
+This file runs on target hosts (downstream devices): it uses the Python standard library only and must stay
+Python 3.8 compatible (no ``match``, no ``X | Y`` unions evaluated at runtime). Certificates are read with a
+small DER reader below (fingerprints, names, validity, basicConstraints, keyUsage); the ``openssl`` CLI is only
+used to prove the result with the system's default verification paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import hashlib
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+
+
+class TrustError(Exception):
+    """A ca_trust failure; the message says what failed and how to fix it."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Certificates
+# --------------------------------------------------------------------------------------------------------------
+
+_PEM_CERT_RE = re.compile(
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    re.DOTALL,
+)
+_PEM_ANY_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+_PRIVATE_KEY_RE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+
+_OID_BASIC_CONSTRAINTS = "2.5.29.19"
+_OID_KEY_USAGE = "2.5.29.15"
+_NAME_OIDS = {
+    "2.5.4.3": "CN",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "1.2.840.113549.1.9.1": "emailAddress",
+    "0.9.2342.19200300.100.1.25": "DC",
+}
+
+
+def _tlv(data, pos, end=None):
+    """Read one DER TLV at ``pos``; return (tag, value_start, value_end)."""
+    if end is None:
+        end = len(data)
+    if pos + 2 > end:
+        raise ValueError("truncated DER element")
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("DER element runs past its container")
+    return tag, pos, pos + length
+
+
+def _children(data, start, end):
+    """Yield (tag, value_start, value_end, element_start) of the TLVs in data[start:end]."""
+    pos = start
+    while pos < end:
+        tag, vstart, vend = _tlv(data, pos, end)
+        yield tag, vstart, vend, pos
+        pos = vend
+
+
+def _decode_oid(raw):
+    if not raw:
+        raise ValueError("empty OID")
+    first = raw[0]
+    parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    value = 0
+    for byte in raw[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(str(p) for p in parts)
+
+
+def _decode_string(tag, raw):
+    if tag == 0x1E:
+        return raw.decode("utf-16-be", "replace")
+    if tag == 0x1C:
+        return raw.decode("utf-32-be", "replace")
+    if tag == 0x14:
+        return raw.decode("latin-1")
+    return raw.decode("utf-8", "replace")
+
+
+def _decode_name(data, start, end):
+    parts = []
+    for _tag, set_start, set_end, _ in _children(data, start, end):
+        for _tag2, atv_start, atv_end, _ in _children(data, set_start, set_end):
+            items = list(_children(data, atv_start, atv_end))
+            if len(items) != 2 or items[0][0] != 0x06:
+                raise ValueError("malformed name attribute")
+            oid = _decode_oid(data[items[0][1] : items[0][2]])
+            value = _decode_string(items[1][0], data[items[1][1] : items[1][2]])
+            parts.append(f"{_NAME_OIDS.get(oid, oid)}={value}")
+    return ", ".join(parts)
+
+
+def _decode_time(tag, raw):
+    text = raw.decode("ascii")
+    if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ
+        year = int(text[0:2])
+        year += 1900 if year >= 50 else 2000
+        rest = text[2:]
+    elif tag == 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+        year = int(text[0:4])
+        rest = text[4:]
+    else:
+        raise ValueError("unknown time type")
+    if not rest.endswith("Z") or len(rest) < 11:
+        raise ValueError("certificate time is not in UTC")
+    return datetime.datetime(
+        year,
+        int(rest[0:2]),
+        int(rest[2:4]),
+        int(rest[4:6]),
+        int(rest[6:8]),
+        int(rest[8:10]),
+        tzinfo=datetime.timezone.utc,  # noqa: UP017 - Python 3.8 on targets has no datetime.UTC
+    )
+
+
+class Certificate:
+    """The parts of one X.509 certificate that decide whether it may become a trust anchor."""
+
+    def __init__(self, der):
+        self.der = bytes(der)
+        self.sha256 = hashlib.sha256(self.der).hexdigest().upper()
+        self.sha1 = hashlib.sha1(self.der).hexdigest().upper()  # noqa: S324 - Windows thumbprints are SHA-1
+        self.is_ca = False
+        self.path_length = None
+        self.key_cert_sign = None  # None: no keyUsage extension
+        try:
+            self._parse()
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise TrustError(
+                f"the data is PEM/DER-framed but not a valid X.509 certificate ({exc}). "
+                "Give the CA certificate itself, e.g. the site's root-ca.pem."
+            ) from None
+
+    def _parse(self):
+        data = self.der
+        tag, start, end = _tlv(data, 0)
+        if tag != 0x30 or end != len(data):
+            raise ValueError("not a DER SEQUENCE")
+        parts = list(_children(data, start, end))
+        if len(parts) != 3 or parts[0][0] != 0x30:
+            raise ValueError("certificate must have tbsCertificate, signatureAlgorithm and signature")
+        tbs = list(_children(data, parts[0][1], parts[0][2]))
+        if tbs and tbs[0][0] == 0xA0:
+            tbs = tbs[1:]
+        if len(tbs) < 6:
+            raise ValueError("tbsCertificate is too short")
+        _serial, _alg, issuer, validity, subject, _spki = tbs[:6]
+        self.issuer_der = data[issuer[3] : issuer[2]]
+        self.subject_der = data[subject[3] : subject[2]]
+        self.issuer = _decode_name(data, issuer[1], issuer[2])
+        self.subject = _decode_name(data, subject[1], subject[2])
+        times = list(_children(data, validity[1], validity[2]))
+        if len(times) != 2:
+            raise ValueError("validity must hold notBefore and notAfter")
+        self.not_before = _decode_time(times[0][0], data[times[0][1] : times[0][2]])
+        self.not_after = _decode_time(times[1][0], data[times[1][1] : times[1][2]])
+        for tag, vstart, vend, _ in tbs[6:]:
+            if tag == 0xA3:
+                self._parse_extensions(data, vstart, vend)
+
+    def _parse_extensions(self, data, start, end):
+        for _tag, seq_start, seq_end, _ in _children(data, start, end):
+            for _tag2, ext_start, ext_end, _ in _children(data, seq_start, seq_end):
+                items = list(_children(data, ext_start, ext_end))
+                oid = _decode_oid(data[items[0][1] : items[0][2]])
+                value = items[-1]
+                if value[0] != 0x04:
+                    raise ValueError("extension value is not an OCTET STRING")
+                if oid == _OID_BASIC_CONSTRAINTS:
+                    self._parse_basic_constraints(data[value[1] : value[2]])
+                elif oid == _OID_KEY_USAGE:
+                    self._parse_key_usage(data[value[1] : value[2]])
+
+    def _parse_basic_constraints(self, raw):
+        _tag, start, end = _tlv(raw, 0)
+        for tag, vstart, vend, _ in _children(raw, start, end):
+            if tag == 0x01:
+                self.is_ca = raw[vstart:vend] != b"\x00"
+            elif tag == 0x02:
+                self.path_length = int.from_bytes(raw[vstart:vend], "big")
+
+    def _parse_key_usage(self, raw):
+        tag, start, end = _tlv(raw, 0)
+        if tag != 0x03:
+            raise ValueError("keyUsage is not a BIT STRING")
+        bits = raw[start + 1 : end]
+        self.key_cert_sign = bool(bits) and bool(bits[0] & 0x04)
+
+    @property
+    def self_issued(self):
+        return self.subject_der == self.issuer_der
+
+    @property
+    def can_sign_certificates(self):
+        return self.is_ca and self.key_cert_sign is not False
+
+    def pem(self):
+        body = base64.b64encode(self.der).decode("ascii")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n".format("\n".join(lines))
+
+    def summary(self):
+        return {
+            "fingerprint": self.sha256,
+            "thumbprint": self.sha1,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": self.not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "not_after": self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "is_ca": self.is_ca,
+            "self_signed": self.self_issued,
+        }
+
+
+def load_certificates(data, source):
+    """Return the certificates in ``data`` (PEM with one or more certificates, or one DER certificate).
+
+    Refuses anything holding a private key without ever echoing it.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    if _PRIVATE_KEY_RE.search(data):
+        raise TrustError(
+            f"{source} contains a PRIVATE KEY. A trust store takes only the CA certificate: give the certificate file "
+            "(e.g. root-ca.pem, not root-ca.key.pem). The key was not written anywhere; if it left its safe place "
+            "by mistake, treat it as exposed."
+        )
+    blocks = _PEM_CERT_RE.findall(data)
+    if blocks:
+        certs = []
+        for block in blocks:
+            try:
+                der = base64.b64decode(b"".join(block.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise TrustError(
+                    f"{source} has a CERTIFICATE block whose base64 body is damaged. Export the CA certificate again "
+                    "in PEM form."
+                ) from None
+            certs.append(Certificate(der))
+        return certs
+    other = _PEM_ANY_RE.search(data)
+    if other:
+        raise TrustError(
+            "{} holds a PEM '{}' block, not a CERTIFICATE. Give the CA certificate in PEM "
+            "(-----BEGIN CERTIFICATE-----) or DER form.".format(source, other.group(1).decode("ascii", "replace"))
+        )
+    if data[:1] == b"\x30":
+        try:
+            return [Certificate(data)]
+        except TrustError:
+            pass
+    raise TrustError(
+        f"{source} is not a certificate: it holds neither a PEM CERTIFICATE block nor a DER certificate. "
+        "Give the CA certificate, e.g. the site's root-ca.pem."
+    )
+
+
+MULTIPLE_CHOICES = ("fail", "root", "first")
+
+
+def select_certificate(certs, multiple, source):
+    """Pick the one certificate to trust when the input holds several (the ``multiple`` option)."""
+    if len(certs) == 1:
+        return certs[0]
+    if multiple == "first":
+        return certs[0]
+    if multiple == "root":
+        roots = [c for c in certs if c.self_issued]
+        if len(roots) == 1:
+            return roots[0]
+        raise TrustError(
+            f"{source} holds {len(certs)} certificates and {len(roots)} of them are self-signed roots; "
+            "multiple=root needs exactly one. Split the file, or use multiple=first."
+        )
+    raise TrustError(
+        "{} holds {} certificates ({}). Trust one deliberately: set multiple=root to take the self-signed root "
+        "and ignore the intermediates, multiple=first to take the first one, or split the file and call the "
+        "module once per certificate.".format(
+            source, len(certs), "; ".join(c.subject or "(empty subject)" for c in certs)
+        )
+    )
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - Python 3.8 on targets
+
+
+def check_anchor(cert, allow_non_ca, now=None):
+    """Refuse certificates that must not become trust anchors; return warnings for the doubtful ones."""
+    now = now or utcnow()
+    warnings = []
+    if cert.not_after <= now:
+        raise TrustError(
+            "the certificate '{}' (SHA-256 {}) expired on {}; an expired CA verifies nothing. Renew the CA "
+            "(re-run the PKI role) and install the new certificate.".format(
+                cert.subject, cert.sha256, cert.not_after.strftime("%Y-%m-%d %H:%M:%S UTC")
+            )
+        )
+    if not cert.can_sign_certificates:
+        why = "has no basicConstraints CA:TRUE" if not cert.is_ca else "has keyUsage without keyCertSign"
+        if not allow_non_ca:
+            raise TrustError(
+                f"the certificate '{cert.subject}' (SHA-256 {cert.sha256}) {why}: it is a leaf, not a CA, so it "
+                "cannot anchor a chain. Give the site's root CA (root-ca.pem) instead, or set allow_non_ca=true to "
+                "trust this exact certificate on purpose."
+            )
+        warnings.append(f"installing '{cert.subject}', which {why}, because allow_non_ca=true")
+    if cert.not_before > now:
+        warnings.append(
+            "the certificate '{}' is not valid before {}; check the host's clock".format(
+                cert.subject, cert.not_before.strftime("%Y-%m-%d %H:%M:%S UTC")
+            )
+        )
+    if not cert.self_issued:
+        warnings.append(
+            f"the certificate '{cert.subject}' is not self-signed (issuer '{cert.issuer}'); OpenSSL clients "
+            "trust it only with partial-chain verification, so prefer installing the root"
+        )
+    return warnings
+
+
+_FINGERPRINT_RE = re.compile(r"^[0-9A-F]{64}$")
+
+
+def normalize_fingerprint(value):
+    text = re.sub(r"[\s:]", "", value or "").upper()
+    if not _FINGERPRINT_RE.match(text):
+        raise TrustError(
+            f"fingerprint '{value}' is not a SHA-256 fingerprint. Give 64 hex digits, with or without colons, e.g. the "
+            "output of 'openssl x509 -noout -fingerprint -sha256 -in root-ca.pem'."
+        )
+    return text
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def validate_name(name):
+    if name is None:
+        return None
+    if not _NAME_RE.match(name) or name.endswith(".crt"):
+        raise TrustError(
+            f"name '{name}' is not usable as a trust store file name. Use letters, digits, '.', '_' and '-' only, "
+            "start with a letter or digit, and leave out the .crt suffix (e.g. 'edgeops-site-a-root-ca')."
+        )
+    return name
+
+
+def default_name(cert):
+    return f"ca-{cert.sha256[:16].lower()}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Store layouts
+# --------------------------------------------------------------------------------------------------------------
+
+FAMILIES = {
+    # Debian, Ubuntu (and Alpine): update-ca-certificates reads *.crt below /usr/local/share/ca-certificates.
+    "debian": {
+        "anchor_dir": "/usr/local/share/ca-certificates",
+        "update_command": ["update-ca-certificates"],
+        "bundle_path": "/etc/ssl/certs/ca-certificates.crt",
+        "suffixes": (".crt",),
+    },
+    # RHEL, CentOS Stream, Rocky, Alma, Fedora: p11-kit reads every file below source/anchors.
+    "rhel": {
+        "anchor_dir": "/etc/pki/ca-trust/source/anchors",
+        "update_command": ["update-ca-trust", "extract"],
+        "bundle_path": "/etc/pki/tls/certs/ca-bundle.crt",
+        "suffixes": None,
+    },
+}
+ANCHOR_SUFFIX = ".crt"
+
+
+def detect_family(isdir, which):
+    """Decide which trust store tooling the host has. ``isdir`` and ``which`` are injected for tests."""
+    if which("update-ca-trust") and isdir(FAMILIES["rhel"]["anchor_dir"]):
+        return "rhel"
+    if which("update-ca-certificates") and isdir(FAMILIES["debian"]["anchor_dir"]):
+        return "debian"
+    raise TrustError(
+        "no supported OS trust store was found: neither update-ca-certificates with /usr/local/share/ca-certificates "
+        "(Debian/Ubuntu) nor update-ca-trust with /etc/pki/ca-trust/source/anchors (RHEL family). Install the "
+        "'ca-certificates' package, or set family, anchor_dir, update_command and bundle_path for this distribution."
+    )
+
+
+class StoreLayout:
+    def __init__(self, family, anchor_dir, update_command, bundle_path, suffixes):
+        self.family = family
+        self.anchor_dir = anchor_dir
+        self.update_command = list(update_command)
+        self.bundle_path = bundle_path
+        self.suffixes = suffixes
+
+    def path_for(self, name):
+        return os.path.join(self.anchor_dir, name + ANCHOR_SUFFIX)
+
+    def counts(self, path):
+        """Whether the update command reads this file."""
+        return self.suffixes is None or path.endswith(tuple(self.suffixes))
+
+
+def resolve_layout(family, anchor_dir=None, update_command=None, bundle_path=None, *, isdir=None, which=None):
+    isdir = isdir or os.path.isdir
+    if family == "auto":
+        if anchor_dir and update_command and bundle_path:
+            return StoreLayout("custom", anchor_dir, update_command, bundle_path, None)
+        family = detect_family(isdir, which)
+    defaults = FAMILIES[family]
+    return StoreLayout(
+        family,
+        anchor_dir or defaults["anchor_dir"],
+        update_command or defaults["update_command"],
+        bundle_path or defaults["bundle_path"],
+        defaults["suffixes"],
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Reading the store
+# --------------------------------------------------------------------------------------------------------------
+
+
+class AnchorFile:
+    def __init__(self, path, fingerprints, subjects, error=None):
+        self.path = path
+        self.fingerprints = fingerprints
+        self.subjects = subjects
+        self.error = error
+
+    def describe(self):
+        if self.error:
+            return f"{self.path}: (unreadable: {self.error})"
+        entries = [f"{fp} ({subject})" for fp, subject in zip(self.fingerprints, self.subjects)]  # noqa: B905 - py3.8
+        return f"{self.path}: {', '.join(entries)}"
+
+
+def read_anchor(path):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        certs = load_certificates(data, path)
+    except (OSError, TrustError) as exc:
+        return AnchorFile(path, [], [], error=str(exc).split(".")[0])
+    return AnchorFile(path, [c.sha256 for c in certs], [c.subject for c in certs])
+
+
+def scan_anchors(layout):
+    """Every file below the anchor directory that the update command reads, with its fingerprints."""
+    found = []
+    if not os.path.isdir(layout.anchor_dir):
+        return found
+    for root, dirs, files in os.walk(layout.anchor_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if name.startswith(".") or not layout.counts(path) or not os.path.isfile(path):
+                continue
+            found.append(read_anchor(path))
+    return found
+
+
+def bundle_fingerprints(path):
+    """SHA-256 fingerprints of every certificate in a PEM bundle (empty when the bundle does not exist)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return set()
+    result = set()
+    for block in _PEM_CERT_RE.findall(data):
+        try:
+            der = base64.b64decode(b"".join(block.split()))
+        except (binascii.Error, ValueError):
+            continue
+        result.add(hashlib.sha256(der).hexdigest().upper())
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------------------------
+
+
+class Plan:
+    def __init__(self):
+        self.write_path = None
+        self.remove_paths = []
+        self.replaced = []
+        self.run_update = False
+        self.path = None
+        self.before = []
+        self.after = []
+        self.warnings = []
+
+    @property
+    def changed(self):
+        return bool(self.write_path or self.remove_paths or self.run_update)
+
+    def diff(self):
+        def render(lines):
+            return "".join(line + "\n" for line in lines)
+
+        return {"before": render(self.before), "after": render(self.after)}
+
+
+def _line(path, fingerprint, subject):
+    return f"{path}: {fingerprint} ({subject})"
+
+
+def plan_present(layout, cert, name, anchors, in_bundle):
+    plan = Plan()
+    holders = [a for a in anchors if cert.sha256 in a.fingerprints]
+    target = layout.path_for(name) if name else None
+    occupant = None
+    for anchor in anchors:
+        if anchor.path == target:
+            occupant = anchor
+    if holders:
+        # Identity is the fingerprint: the CA is already an anchor, under whatever name.
+        plan.path = holders[0].path
+        for holder in holders:
+            plan.before.append(holder.describe())
+        plan.after = list(plan.before)
+        if name and target != plan.path:
+            plan.warnings.append(
+                f"the certificate (SHA-256 {cert.sha256}) is already trusted as {plan.path}; "
+                f"not installing it again as {target}"
+            )
+        if not in_bundle:
+            plan.run_update = True
+            plan.after.append(f"{layout.bundle_path}: now contains {cert.sha256}")
+            plan.before.append(f"{layout.bundle_path}: missing {cert.sha256}")
+        return plan
+    target = target or layout.path_for(default_name(cert))
+    if occupant is None and os.path.lexists(target):
+        occupant = read_anchor(target)
+    if occupant is not None:
+        plan.before.append(occupant.describe())
+        for fingerprint in occupant.fingerprints:
+            plan.replaced.append({"path": target, "fingerprint": fingerprint})
+        if occupant.error:
+            plan.replaced.append({"path": target, "fingerprint": None})
+    plan.write_path = target
+    plan.path = target
+    plan.run_update = True
+    plan.after.append(_line(target, cert.sha256, cert.subject))
+    return plan
+
+
+def plan_absent(layout, fingerprint, name, anchors, in_bundle):
+    plan = Plan()
+    if fingerprint:
+        for anchor in anchors:
+            if fingerprint not in anchor.fingerprints:
+                continue
+            if len(anchor.fingerprints) > 1:
+                raise TrustError(
+                    f"{anchor.path} holds {len(anchor.fingerprints)} certificates, including the one to remove "
+                    f"(SHA-256 {fingerprint}); the module does not edit multi-certificate files. Split that file "
+                    "into one certificate per file, or remove it by hand."
+                )
+            plan.before.append(anchor.describe())
+            plan.remove_paths.append(anchor.path)
+        if not plan.remove_paths and in_bundle:
+            plan.warnings.append(
+                f"no file below {layout.anchor_dir} holds the certificate (SHA-256 {fingerprint}), but "
+                f"{layout.bundle_path} still contains it: it comes from another source (the distribution's CA list "
+                "or another tool), which this module does not manage"
+            )
+    else:
+        target = layout.path_for(name)
+        if os.path.lexists(target):
+            anchor = read_anchor(target)
+            plan.before.append(anchor.describe())
+            plan.remove_paths.append(target)
+    plan.run_update = bool(plan.remove_paths)
+    return plan
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Applying and proving
+# --------------------------------------------------------------------------------------------------------------
+
+_CLIENT_ENV_OVERRIDES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@contextmanager
+def os_store_environment():
+    """Hide SSL_CERT_FILE / SSL_CERT_DIR: they override OpenSSL's default store and would fake the proof."""
+    saved = {}
+    for key in _CLIENT_ENV_OVERRIDES:
+        if key in os.environ:
+            saved[key] = os.environ.pop(key)
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def write_anchor(module, path, cert):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix=".ca_trust-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(cert.pem())
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    module.set_mode_if_different(path, "0644", False)
+    if os.geteuid() == 0:
+        module.set_owner_if_different(path, "root", False)
+        module.set_group_if_different(path, "root", False)
+
+
+def run_update(module, layout):
+    executable = module.get_bin_path(layout.update_command[0])
+    if not executable:
+        raise TrustError(
+            f"the trust store update command '{layout.update_command[0]}' was not found on the host. Install the "  # noqa: S608 - a message, not SQL
+            "'ca-certificates' package, or set update_command for this distribution."
+        )
+    rc, out, err = module.run_command([executable, *layout.update_command[1:]])
+    if rc != 0:
+        raise TrustError(
+            "'{}' failed with exit code {}: {}. The anchor files were changed; fix the cause and run the task "
+            "again (it re-runs the update when the bundle is stale).".format(
+                " ".join(layout.update_command), rc, (err or out).strip()
+            )
+        )
+    return out
+
+
+def openssl_verify(module, path, partial_chain):
+    """Verify ``path`` with OpenSSL's default store and no environment overrides; return (ok, message)."""
+    openssl = module.get_bin_path("openssl")
+    if not openssl:
+        raise TrustError(
+            "openssl was not found on the host, so the result cannot be proven. Install the 'openssl' package, "
+            "or set verify=false."
+        )
+    args = [openssl, "verify"]
+    if partial_chain:
+        args.append("-partial_chain")
+    args.append(path)
+    with os_store_environment():
+        rc, out, err = module.run_command(args)
+    return rc == 0, (out + err).strip()
+
+
+def prove_present(module, layout, cert, verify):
+    proof = {"bundle_contains": cert.sha256 in bundle_fingerprints(layout.bundle_path)}
+    if not proof["bundle_contains"]:
+        raise TrustError(
+            f"'{' '.join(layout.update_command)}' ran but {layout.bundle_path} does not contain the certificate "  # noqa: S608 - a message, not SQL
+            f"(SHA-256 {cert.sha256}). The update command does not read {layout.anchor_dir}: set anchor_dir, "
+            "update_command and bundle_path to match this distribution."
+        )
+    if verify:
+        with tempfile.NamedTemporaryFile("w", suffix=".pem", dir=module.tmpdir, delete=False) as handle:
+            handle.write(cert.pem())
+        ok, message = openssl_verify(module, handle.name, not cert.self_issued)
+        proof["openssl_verify"] = ok
+        if not ok:
+            raise TrustError(
+                f"the certificate is in {layout.bundle_path} but 'openssl verify' with the system defaults still "
+                f"rejects it: {message}. "
+                f"Check that {layout.bundle_path} is the bundle OpenSSL reads on this host (openssl version -d)."
+            )
+    return proof
+
+
+def prove_absent(module, layout, fingerprint, cert, *, verify, warnings):
+    proof = {"bundle_contains": fingerprint in bundle_fingerprints(layout.bundle_path)}
+    if proof["bundle_contains"]:
+        warnings.append(
+            f"{layout.bundle_path} still contains the certificate (SHA-256 {fingerprint}) after its anchor file "
+            "was removed: another source (the distribution's CA list or another tool) trusts it"
+        )
+    if verify and cert is not None:
+        with tempfile.NamedTemporaryFile("w", suffix=".pem", dir=module.tmpdir, delete=False) as handle:
+            handle.write(cert.pem())
+        ok, _message = openssl_verify(module, handle.name, not cert.self_issued)
+        proof["openssl_verify"] = ok
+        if ok:
+            warnings.append(
+                f"'openssl verify' with the system defaults still accepts the certificate (SHA-256 {fingerprint})"
+            )
+    return proof
+
+
+def apply_plan(module, layout, plan, cert):
+    """Carry out a plan (not in check mode); return the update command's output or None."""
+    for path in plan.remove_paths:
+        os.unlink(path)
+    if plan.write_path:
+        write_anchor(module, plan.write_path, cert)
+    if plan.run_update:
+        return run_update(module, layout)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The module's flow
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _read_input(params):
+    if params["content"] is not None:
+        return load_certificates(params["content"], "content")
+    if params["src"]:
+        path = params["src"]
+        if not os.path.isfile(path):
+            raise TrustError(
+                f"src '{path}' is not a file on the managed host. Give the path of the CA certificate there, or set "
+                "remote_src=false to read it on the controller."
+            )
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise TrustError(f"cannot read src '{path}': {exc.strerror}. Check its permissions.") from None
+        return load_certificates(data, f"src '{path}'")
+    return []
+
+
+def run_ca_trust(module):
+    """Bring the Linux trust store to the wanted state; return the module result."""
+    params = module.params
+    warnings = []
+    if params["store_name"] != "Root" or params["store_location"] != "LocalMachine":
+        warnings.append("store_name and store_location apply to Windows only; they are ignored on this host")
+    name = validate_name(params["name"])
+    certs = _read_input(params)
+    cert = select_certificate(certs, params["multiple"], "the input") if certs else None
+    layout = resolve_layout(
+        params["family"],
+        params["anchor_dir"],
+        params["update_command"],
+        params["bundle_path"],
+        which=module.get_bin_path,
+    )
+    anchors = scan_anchors(layout)
+    bundle = bundle_fingerprints(layout.bundle_path)
+
+    if params["state"] == "present":
+        warnings.extend(check_anchor(cert, params["allow_non_ca"]))
+        fingerprint = cert.sha256
+        plan = plan_present(layout, cert, name, anchors, fingerprint in bundle)
+    else:
+        fingerprint = cert.sha256 if cert else None
+        if fingerprint is None and params["fingerprint"]:
+            fingerprint = normalize_fingerprint(params["fingerprint"])
+        plan = plan_absent(layout, fingerprint, name, anchors, fingerprint in bundle if fingerprint else False)
+    warnings.extend(plan.warnings)
+
+    result = {
+        "changed": plan.changed,
+        "bundle_path": layout.bundle_path,
+        "family": layout.family,
+        "removed": list(plan.remove_paths),
+        "replaced": list(plan.replaced),
+        "store_updated": False,
+        "proof": {},
+    }
+    if fingerprint:
+        result["fingerprint"] = fingerprint
+    if cert is not None:
+        summary = cert.summary()
+        for key in ("thumbprint", "subject", "not_after"):
+            result[key] = summary[key]
+    if params["state"] == "present":
+        result["path"] = plan.path
+    if module._diff:
+        result["diff"] = plan.diff()
+
+    if plan.changed and not module.check_mode:
+        removed_cert = cert
+        if removed_cert is None and plan.remove_paths:
+            try:
+                with open(plan.remove_paths[0], "rb") as handle:
+                    removed_cert = load_certificates(handle.read(), plan.remove_paths[0])[0]
+            except (OSError, TrustError):
+                removed_cert = None
+        apply_plan(module, layout, plan, cert)
+        result["store_updated"] = plan.run_update
+        if params["state"] == "present":
+            result["proof"] = prove_present(module, layout, cert, params["verify"])
+        elif fingerprint or removed_cert is not None:
+            result["proof"] = prove_absent(
+                module,
+                layout,
+                fingerprint or removed_cert.sha256,
+                removed_cert,
+                verify=params["verify"],
+                warnings=warnings,
+            )
+    for warning in warnings:
+        module.warn(warning)
+    return result

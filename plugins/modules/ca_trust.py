@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ca_trust
+short_description: Put a CA certificate into the operating system's trust store, or take it out
+version_added: 0.1.0
+description:
+  - Installs or removes one CA certificate in the trust store that the operating system's TLS clients use, and
+    proves the result.
+  - The identity of a certificate is its SHA-256 fingerprint, not its file name. A CA that is already trusted under
+    another file name is not installed twice; a different certificate under the same O(name) is replaced, and the
+    replacement is reported in RV(replaced).
+  - On Debian and Ubuntu the certificate is written to C(/usr/local/share/ca-certificates/<name>.crt) and
+    C(update-ca-certificates) is run. On the RHEL family (RHEL, CentOS Stream, Rocky, Alma, Fedora) it is written
+    to C(/etc/pki/ca-trust/source/anchors/<name>.crt) and C(update-ca-trust extract) is run. The family is detected
+    from the tools and directories present; O(family), O(anchor_dir), O(update_command) and O(bundle_path) override
+    it for other distributions.
+  - After a change on Linux the module proves it. For V(present) the certificate must appear in O(bundle_path)
+    (the bundle OpenSSL-based clients read) and C(openssl verify) with the system defaults, run without
+    E(SSL_CERT_FILE) and E(SSL_CERT_DIR), must accept it. For V(absent) the bundle must no longer contain it
+    (a warning says so when another source still trusts it). The update command runs only when a file was
+    written or removed, or when the bundle is stale.
+  - On Windows (C(ca_trust.ps1), selected automatically for PowerShell connections) the certificate is imported
+    into C(Cert:\LocalMachine\Root), or the store chosen with O(store_name) and O(store_location), matched by its
+    SHA-1 thumbprint. O(name) becomes the certificate's friendly name. The Windows implementation has not been
+    run on a Windows host by this collection's CI.
+  - Input that must not become a trust anchor is refused before anything is written, with a message saying how to
+    fix it; the store is left as it was. That is data that is not a certificate, data that contains a private key
+    (the key is never echoed), a certificate that is not a CA unless O(allow_non_ca=true), and an expired
+    certificate.
+  - The action plugin reads O(src) on the controller (unless O(remote_src=true)), refuses a private key there so
+    that it never travels to the host, and sends only the certificates to the host.
+author:
+  - edgeops.gateway contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+    details:
+      - The action plugin reads O(src) on the controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details:
+      - Check mode reports what would be written or removed and whether the update command would run.
+  diff_mode:
+    support: full
+    details:
+      - The diff lists the anchor files (Linux) or store entries (Windows) concerned, with their fingerprints and
+        subjects, before and after. It never contains key material.
+  idempotent:
+    support: full
+    details:
+      - A second run with the same input changes nothing and does not run the update command.
+  platform:
+    support: full
+    platforms: posix, windows
+    details:
+      - Linux needs the distribution's C(ca-certificates) package and the C(openssl) CLI (for the proof).
+options:
+  state:
+    description:
+      - V(present) makes the certificate a trust anchor; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  src:
+    description:
+      - Path of a PEM or DER file holding the CA certificate.
+      - A path on the controller (looked up like other C(files) sources), unless O(remote_src=true), when it is a
+        path on the managed host.
+      - With O(state=absent) the file only identifies the certificate to remove.
+      - Mutually exclusive with O(content) and O(fingerprint).
+    type: path
+  remote_src:
+    description:
+      - Whether O(src) is a path on the managed host rather than on the controller.
+    type: bool
+    default: false
+  content:
+    description:
+      - The CA certificate as PEM text.
+      - Mutually exclusive with O(src) and O(fingerprint).
+      - It is never logged, because a private key passed here by mistake must not be echoed.
+    type: str
+  fingerprint:
+    description:
+      - SHA-256 fingerprint (64 hex digits, colons and case ignored) of the certificate to remove.
+      - Only with O(state=absent); mutually exclusive with O(src) and O(content).
+      - On Windows the store is searched for a certificate with this SHA-256 fingerprint.
+    type: str
+  name:
+    description:
+      - File name (without the C(.crt) suffix) of the anchor on Linux; the friendly name on Windows.
+      - Defaults to C(ca-) followed by the first 16 hex digits of the SHA-256 fingerprint.
+      - With O(state=present), a different certificate under this name is replaced.
+      - With O(state=absent) and no certificate or O(fingerprint), the anchor of this name is removed, whatever
+        it holds.
+      - Letters, digits, C(.), C(_) and C(-) only.
+    type: str
+  multiple:
+    description:
+      - What to do when the input holds more than one certificate (for example a root followed by intermediates).
+      - V(fail) refuses the input and lists the certificates found.
+      - V(root) takes the single self-signed certificate and ignores the others.
+      - V(first) takes the first certificate.
+      - To trust several certificates, call the module once per certificate.
+    type: str
+    choices: [fail, root, first]
+    default: fail
+  allow_non_ca:
+    description:
+      - Trust a certificate that is not a CA (no C(basicConstraints CA:TRUE), or a C(keyUsage) without
+        C(keyCertSign)), for example a self-signed server certificate. Expired certificates are refused regardless.
+    type: bool
+    default: false
+  verify:
+    description:
+      - After a change on Linux, run C(openssl verify) with the system defaults to prove that the certificate is
+        (or is no longer) trusted. The bundle check in O(bundle_path) always runs.
+      - Ignored on Windows.
+    type: bool
+    default: true
+  family:
+    description:
+      - The Linux trust store tooling. V(auto) detects it; V(debian) covers Debian and Ubuntu, V(rhel) the RHEL
+        family.
+      - With V(auto) and all of O(anchor_dir), O(update_command) and O(bundle_path) set, those are used as given.
+      - Ignored on Windows.
+    type: str
+    choices: [auto, debian, rhel]
+    default: auto
+  anchor_dir:
+    description:
+      - Directory the update command reads anchors from. Defaults to the family's directory.
+      - Ignored on Windows.
+    type: path
+  update_command:
+    description:
+      - The command, as a list of arguments, that rebuilds the trust bundle. Defaults to the family's command.
+      - Ignored on Windows.
+    type: list
+    elements: str
+  bundle_path:
+    description:
+      - The PEM bundle that OpenSSL-based clients read, used to prove the result. Defaults to the family's bundle
+        (C(/etc/ssl/certs/ca-certificates.crt) on Debian/Ubuntu, C(/etc/pki/tls/certs/ca-bundle.crt) on RHEL).
+      - Ignored on Windows.
+    type: path
+  store_name:
+    description:
+      - Windows certificate store name, for example V(Root), V(CA) or V(TrustedPeople).
+      - Ignored (with a warning when changed) on Linux.
+    type: str
+    default: Root
+  store_location:
+    description:
+      - Windows certificate store location.
+      - Ignored (with a warning when changed) on Linux.
+    type: str
+    choices: [LocalMachine, CurrentUser]
+    default: LocalMachine
+notes:
+  - The lab of this collection proves the Debian path only (Debian 12 containers). The RHEL code path is covered by
+    unit tests; the Windows implementation is checked by parsing and by comparing its argument spec with this
+    documentation, and has not been run on Windows.
+  - Some runtimes (Node.js, Java, some SDKs) ignore the OS trust store; give them the CA file path.
+seealso:
+  - module: ansible.windows.win_certificate_store
+"""
+
+EXAMPLES = r"""
+- name: Trust the site's root CA (read on the controller)
+  edgeops.gateway.ca_trust:
+    src: "{{ edgeops_pki_dir }}/root-ca.pem"
+    name: edgeops-site-a-root-ca
+
+- name: Trust the root of a chain file that also holds intermediates
+  edgeops.gateway.ca_trust:
+    src: /etc/edgeops/chain.pem
+    remote_src: true
+    multiple: root
+    name: edgeops-site-a-root-ca
+
+- name: Stop trusting a CA identified by its fingerprint
+  edgeops.gateway.ca_trust:
+    fingerprint: "3F:1A:...:9C"
+    state: absent
+
+- name: Trust a CA on a RHEL-like distribution with non-standard paths
+  edgeops.gateway.ca_trust:
+    content: "{{ lookup('ansible.builtin.file', 'root-ca.pem') }}"
+    family: auto
+    anchor_dir: /etc/ca-certificates/trust-source/anchors
+    update_command: [trust, extract-compat]
+    bundle_path: /etc/ssl/certs/ca-certificates.crt
+
+- name: Trust the site's root CA for the current user on Windows
+  edgeops.gateway.ca_trust:
+    src: "{{ edgeops_pki_dir }}/root-ca.pem"
+    store_location: CurrentUser
+"""
+
+RETURN = r"""
+fingerprint:
+  description: SHA-256 fingerprint of the certificate, uppercase hex without colons.
+  returned: when the certificate or O(fingerprint) was given
+  type: str
+  sample: 3F1A6C0E8D2B47A59E3C1D0F2A4B6C8D0E1F2A3B4C5D6E7F8091A2B3C4D5E6F7
+thumbprint:
+  description: SHA-1 thumbprint (the Windows store identity), uppercase hex without colons.
+  returned: when the certificate was given
+  type: str
+  sample: 9E3C1D0F2A4B6C8D0E1F2A3B4C5D6E7F8091A2B3
+subject:
+  description: Subject of the certificate.
+  returned: when the certificate was given
+  type: str
+  sample: CN=edgeops site-a root CA
+not_after:
+  description: End of the certificate's validity, ISO 8601 UTC.
+  returned: when the certificate was given
+  type: str
+  sample: "2036-11-23T11:00:00Z"
+path:
+  description: The anchor file that holds (or would hold) the certificate on Linux.
+  returned: success, O(state=present), Linux
+  type: str
+  sample: /usr/local/share/ca-certificates/edgeops-site-a-root-ca.crt
+bundle_path:
+  description: The bundle OpenSSL-based clients read, which now contains (or no longer contains) the certificate.
+  returned: success, Linux
+  type: str
+  sample: /etc/ssl/certs/ca-certificates.crt
+store:
+  description: The Windows store, as a PowerShell path.
+  returned: success, Windows
+  type: str
+  sample: Cert:\LocalMachine\Root
+family:
+  description: The Linux trust store family used (V(debian), V(rhel) or V(custom)).
+  returned: success, Linux
+  type: str
+  sample: debian
+removed:
+  description: Anchor files (Linux) or thumbprints (Windows) removed, or that would be removed in check mode.
+  returned: success
+  type: list
+  elements: str
+  sample: [/usr/local/share/ca-certificates/edgeops-site-a-root-ca.crt]
+replaced:
+  description: Certificates that were under the same O(name) and were replaced by this one.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{path: /usr/local/share/ca-certificates/edgeops-site-a-root-ca.crt, fingerprint: 0A1B...}]
+store_updated:
+  description: Whether the update command ran (Linux).
+  returned: success, Linux
+  type: bool
+  sample: true
+proof:
+  description:
+    - How the result was proven after a change on Linux; empty when nothing changed or in check mode.
+    - C(bundle_contains) tells whether O(bundle_path) holds the certificate, C(openssl_verify) whether
+      C(openssl verify) with the system defaults accepts it.
+  returned: success, Linux
+  type: dict
+  sample: {bundle_contains: true, openssl_verify: true}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._trust import (
+    MULTIPLE_CHOICES,
+    TrustError,
+    run_ca_trust,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "src": {"type": "path"},
+            "remote_src": {"type": "bool", "default": False},
+            "content": {"type": "str", "no_log": True},
+            "fingerprint": {"type": "str"},
+            "name": {"type": "str"},
+            "multiple": {"type": "str", "choices": list(MULTIPLE_CHOICES), "default": "fail"},
+            "allow_non_ca": {"type": "bool", "default": False},
+            "verify": {"type": "bool", "default": True},
+            "family": {"type": "str", "choices": ["auto", "debian", "rhel"], "default": "auto"},
+            "anchor_dir": {"type": "path"},
+            "update_command": {"type": "list", "elements": "str"},
+            "bundle_path": {"type": "path"},
+            "store_name": {"type": "str", "default": "Root"},
+            "store_location": {"type": "str", "choices": ["LocalMachine", "CurrentUser"], "default": "LocalMachine"},
+        },
+        mutually_exclusive=[("src", "content", "fingerprint")],
+        required_if=[
+            ("state", "present", ("src", "content"), True),
+            ("state", "absent", ("src", "content", "fingerprint", "name"), True),
+            ("remote_src", True, ("src",)),
+        ],
+        supports_check_mode=True,
+    )
+    try:
+        result = run_ca_trust(module)
+    except TrustError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

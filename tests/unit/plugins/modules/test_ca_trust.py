@@ -1,0 +1,252 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ca_trust as Ansible runs it on a Linux host, against a store in a temporary directory.
+
+The distribution's update command is replaced by a script that rebuilds the bundle from the anchors (and counts its
+runs); everything else is real: files, atomic moves, modes, diffs. The RHEL family layout is used with overridden
+paths, so its code path (every file below the anchor directory counts) runs here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from trust_lab import DAY, NOW, fake_update_command, make_cert, update_runs
+
+from ansible_collections.edgeops.gateway.plugins.modules import ca_trust
+
+
+def run(capsys, args, check_mode=False, diff=True):
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        ca_trust.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = info.value.code
+    return result
+
+
+def warnings(result):
+    """Warning texts; ansible-core 2.19 returns them as structured events."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def four_runs(capsys, args):
+    return [run(capsys, args, check_mode=check) for check in (True, False, True, False)]
+
+
+@pytest.fixture(scope="module")
+def root():
+    return make_cert("edgeops site-a root CA")
+
+
+@pytest.fixture(params=["debian", "rhel"])
+def store(request, tmp_path):
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    bundle = tmp_path / "bundle.pem"
+    distro = make_cert("distribution CA")
+    script, runs = fake_update_command(str(tmp_path), str(anchors), str(bundle), base_bundle=distro.pem)
+    bundle.write_bytes(distro.pem)
+    args = {
+        "family": request.param,
+        "anchor_dir": str(anchors),
+        "update_command": [script],
+        "bundle_path": str(bundle),
+        "verify": False,
+    }
+    return {"args": args, "anchors": anchors, "bundle": bundle, "runs": runs, "distro": distro}
+
+
+def snapshot(store):
+    files = {p.relative_to(store["anchors"]).as_posix(): p.read_bytes() for p in store["anchors"].rglob("*")}
+    return hashlib.sha256(store["bundle"].read_bytes()).hexdigest(), files
+
+
+def test_present_four_runs_then_absent_four_runs(capsys, store, root):
+    args = dict(store["args"], content=root.pem.decode(), name="edgeops-site-a-root-ca")
+    results = four_runs(capsys, args)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert all(r["rc"] == 0 for r in results)
+    assert update_runs(store["runs"]) == 1  # only the real first run updated the bundle
+    path = store["anchors"] / "edgeops-site-a-root-ca.crt"
+    assert results[1]["path"] == str(path)
+    assert results[1]["fingerprint"] == root.sha256
+    assert results[1]["thumbprint"] == root.sha1
+    assert results[1]["bundle_path"] == str(store["bundle"])
+    assert results[1]["store_updated"] is True
+    assert results[1]["proof"] == {"bundle_contains": True}
+    assert results[3]["store_updated"] is False
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert path.stat().st_uid == 0
+    assert root.pem.decode() == path.read_text()
+    assert root.pem in store["bundle"].read_bytes()
+    assert results[0]["diff"]["after"] == f"{path}: {root.sha256} (CN=edgeops site-a root CA, O=edgeops test)\n"
+    assert results[0]["diff"]["before"] == ""
+    assert results[2]["diff"]["before"] == results[2]["diff"]["after"]
+
+    absent = dict(store["args"], content=root.pem.decode(), state="absent")
+    results = four_runs(capsys, absent)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert update_runs(store["runs"]) == 2
+    assert not path.exists()
+    assert root.pem not in store["bundle"].read_bytes()
+    assert store["distro"].pem in store["bundle"].read_bytes()
+    assert results[1]["removed"] == [str(path)]
+    assert results[1]["proof"] == {"bundle_contains": False}
+    assert results[0]["diff"]["before"].startswith(f"{path}: {root.sha256}")
+    assert results[0]["diff"]["after"] == ""
+
+
+def test_check_mode_writes_nothing(capsys, store, root):
+    before = snapshot(store)
+    result = run(capsys, dict(store["args"], content=root.pem.decode()), check_mode=True)
+    assert result["changed"]
+    assert result["path"] == str(store["anchors"] / f"ca-{root.sha256[:16].lower()}.crt")
+    assert snapshot(store) == before
+    assert update_runs(store["runs"]) == 0
+
+
+def test_same_ca_under_another_name_is_not_installed_twice(capsys, store, root):
+    run(capsys, dict(store["args"], content=root.pem.decode(), name="first-name"))
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), name="second-name"))
+    assert not result["changed"]
+    assert result["path"] == str(store["anchors"] / "first-name.crt")
+    assert any("already trusted" in w for w in warnings(result))
+    assert sorted(p.name for p in store["anchors"].iterdir()) == ["first-name.crt"]
+    assert update_runs(store["runs"]) == 1
+
+
+def test_different_certificate_under_the_same_name_is_replaced(capsys, store, root):
+    old = make_cert("old site root")
+    run(capsys, dict(store["args"], content=old.pem.decode(), name="site-root"))
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), name="site-root"))
+    path = store["anchors"] / "site-root.crt"
+    assert result["changed"]
+    assert result["replaced"] == [{"path": str(path), "fingerprint": old.sha256}]
+    assert old.sha256 in result["diff"]["before"]
+    assert root.sha256 in result["diff"]["after"]
+    assert path.read_bytes() == root.pem
+    assert old.pem not in store["bundle"].read_bytes()
+
+
+def test_stale_bundle_is_repaired(capsys, store, root):
+    # A file copied by hand without running the update command: the store the clients read is stale.
+    (store["anchors"] / "by-hand.crt").write_bytes(root.pem)
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), name="by-hand"))
+    assert result["changed"]
+    assert result["store_updated"]
+    assert root.pem in store["bundle"].read_bytes()
+    assert not run(capsys, dict(store["args"], content=root.pem.decode(), name="by-hand"))["changed"]
+
+
+def test_absent_by_fingerprint_and_by_name(capsys, store, root):
+    run(capsys, dict(store["args"], content=root.pem.decode(), name="a"))
+    colons = ":".join(root.sha256[i : i + 2] for i in range(0, 64, 2))
+    result = run(capsys, dict(store["args"], fingerprint=colons, state="absent"))
+    assert result["changed"]
+    assert result["fingerprint"] == root.sha256
+    assert not (store["anchors"] / "a.crt").exists()
+    other = make_cert("other")
+    run(capsys, dict(store["args"], content=other.pem.decode(), name="b"))
+    result = run(capsys, dict(store["args"], name="b", state="absent"))
+    assert result["changed"]
+    assert result["removed"] == [str(store["anchors"] / "b.crt")]
+    assert not run(capsys, dict(store["args"], name="b", state="absent"))["changed"]
+
+
+def test_remote_src_and_chain_selection(capsys, store, root, tmp_path):
+    inter = make_cert("intermediate", issuer=root, path_length=0)
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(inter.pem + root.pem)
+    args = dict(store["args"], src=str(chain), remote_src=True)
+    before = snapshot(store)
+    failed = run(capsys, args)
+    assert failed["failed"]
+    assert "2 certificates" in failed["msg"]
+    assert "multiple=root" in failed["msg"]
+    assert snapshot(store) == before
+    result = run(capsys, dict(args, multiple="root"))
+    assert result["changed"]
+    assert result["fingerprint"] == root.sha256
+    missing = run(capsys, dict(args, src=str(tmp_path / "nope.pem")))
+    assert "not a file on the managed host" in missing["msg"]
+
+
+KEY_BODY_MARK = "THIS-KEY-MUST-NOT-LEAK"
+
+
+@pytest.mark.parametrize(
+    ("make_input", "expected"),
+    [
+        (lambda root: "just some text\n", "is not a certificate"),
+        (lambda root: root.key_pem.decode(), "PRIVATE KEY"),
+        (lambda root: root.pem.decode() + root.key_pem.decode(), "PRIVATE KEY"),
+        (lambda root: make_cert("leaf.site-a.lab", ca=False).pem.decode(), "not a CA"),
+        (
+            lambda root: make_cert("expired", not_before=NOW - 9 * DAY, not_after=NOW - DAY).pem.decode(),
+            "expired",
+        ),
+    ],
+    ids=["not-a-cert", "private-key", "cert-plus-key", "leaf", "expired"],
+)
+def test_bad_input_is_refused_and_the_store_is_untouched(capsys, store, root, make_input, expected):
+    run(capsys, dict(store["args"], content=root.pem.decode(), name="site-root"))
+    before = snapshot(store)
+    runs = update_runs(store["runs"])
+    data = make_input(root)
+    result = run(capsys, dict(store["args"], content=data, name="site-root"))
+    assert result["failed"]
+    assert result["rc"] == 1
+    assert expected in result["msg"]
+    assert snapshot(store) == before
+    assert update_runs(store["runs"]) == runs
+    text = json.dumps(result)
+    for line in root.key_pem.decode().splitlines()[1:-1]:
+        assert line not in text
+    assert result["invocation"]["module_args"]["content"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_leaf_allowed_on_purpose(capsys, store):
+    leaf = make_cert("selfsigned-server.lab", ca=False)
+    result = run(capsys, dict(store["args"], content=leaf.pem.decode(), allow_non_ca=True))
+    assert result["changed"]
+    assert any("allow_non_ca=true" in w for w in warnings(result))
+
+
+def test_proof_fails_when_the_bundle_does_not_pick_the_file_up(capsys, store, root, tmp_path):
+    # An update command that does not read the anchor directory: the module must not claim success.
+    args = dict(store["args"], content=root.pem.decode(), update_command=["true"])
+    result = run(capsys, args)
+    assert result["failed"]
+    assert "does not contain the certificate" in result["msg"]
+    assert "set anchor_dir, update_command and bundle_path" in result["msg"]
+
+
+def test_openssl_proof_with_system_defaults_fails_for_a_fake_store(capsys, store, root):
+    # The bundle here is not the one OpenSSL reads by default, so 'openssl verify' must reject the root.
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), verify=True))
+    assert result["failed"]
+    assert "'openssl verify' with the system defaults still rejects it" in result["msg"]
+
+
+def test_windows_options_warn_on_linux(capsys, store, root):
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), store_location="CurrentUser"))
+    assert any("Windows only" in w for w in warnings(result))
+
+
+def test_argument_errors(capsys, store, root):
+    pem = root.pem.decode()
+    assert "mutually exclusive" in run(capsys, dict(store["args"], content=pem, fingerprint=root.sha256))["msg"]
+    assert "missing: src, content" in run(capsys, dict(store["args"]))["msg"]
+    assert "remote_src is True" in run(capsys, dict(store["args"], content=pem, remote_src=True))["msg"]
+    assert ".crt suffix" in run(capsys, dict(store["args"], content=root.pem.decode(), name="../x"))["msg"]
+    assert os.listdir(store["anchors"]) == []
