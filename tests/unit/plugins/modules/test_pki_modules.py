@@ -1,0 +1,322 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pki_ca, pki_cert and pki_report as Ansible runs them: four runs, diffs, guards, no key material out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.edgeops.gateway.plugins.modules import pki_ca, pki_cert, pki_report
+
+# A test passphrase that must never show up in any output.
+PASSPHRASE = "root-pass-7f3a"
+
+
+def run(capsys, module, args, check_mode=False, diff=True):
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        module.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    result["rc"] = info.value.code
+    result["raw"] = out
+    return result
+
+
+def four(capsys, module, args):
+    return [
+        run(capsys, module, args, check_mode=True),
+        run(capsys, module, args),
+        run(capsys, module, args, check_mode=True),
+        run(capsys, module, args),
+    ]
+
+
+def files_of(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+@pytest.fixture
+def root(tmp_path, capsys):
+    args = {
+        "path": str(tmp_path / "root-ca.pem"),
+        "key_path": str(tmp_path / "root-ca.key.pem"),
+        "key_passphrase": PASSPHRASE,
+        "common_name": "site-a root CA",
+    }
+    result = run(capsys, pki_ca, args)
+    assert result["rc"] == 0, result
+    return args
+
+
+def test_pki_ca_four_runs(tmp_path, capsys):
+    args = {
+        "path": str(tmp_path / "pki" / "root-ca.pem"),
+        "key_path": str(tmp_path / "pki" / "root-ca.key.pem"),
+        "key_passphrase": PASSPHRASE,
+        "common_name": "site-a root CA",
+    }
+    results = four(capsys, pki_ca, args)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert results[0]["serial"] is None  # check mode: nothing with a serial exists yet
+    assert results[0]["diff"]["after"][args["path"]]["state"] == "would be (re)issued"
+    assert results[1]["reasons"] == ["no key yet", "no certificate yet"]
+    assert results[3]["serial"] == results[1]["serial"]
+    assert oct(os.stat(tmp_path / "pki").st_mode & 0o777) == "0o700"
+    key = (tmp_path / "pki" / "root-ca.key.pem").read_text()
+    assert "ENCRYPTED PRIVATE KEY" in key
+    for result in results:
+        assert PASSPHRASE not in result["raw"]
+        assert "PRIVATE KEY" not in result["raw"]
+
+
+def test_pki_cert_four_runs_for_a_bulk_request(tmp_path, capsys, root):
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+        "validity_days": 90,
+        "certificates": [
+            {"path": str(tmp_path / "devices" / f"dev{i}" / "device.pem"), "common_name": f"dev{i}"} for i in range(20)
+        ]
+        + [
+            {
+                "path": str(tmp_path / "devices" / "win1" / "device.pem"),
+                "common_name": "win1",
+                "pkcs12_path": str(tmp_path / "devices" / "win1" / "device.pfx"),
+                "pkcs12_passphrase": "pfx-pass-91c",
+            }
+        ],
+    }
+    results = four(capsys, pki_cert, args)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert not (tmp_path / "devices").exists() or results[1]["changed"]
+    assert len(results[1]["certificates"]) == 21
+    assert all(c["reissued"] for c in results[1]["certificates"])
+    assert not any(c["reissued"] for c in results[3]["certificates"])
+    diff = results[1]["diff"]
+    assert set(diff["after"]) == {c["path"] for c in args["certificates"]}
+    assert diff["before"][args["certificates"][0]["path"]] is None
+    for result in results:
+        assert PASSPHRASE not in result["raw"] and "pfx-pass-91c" not in result["raw"]
+        assert "PRIVATE KEY" not in result["raw"]
+    chain = subprocess.run(
+        ["openssl", "verify", "-CAfile", root["path"], str(tmp_path / "devices" / "dev7" / "device-full-chain.pem")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert chain.returncode == 0, chain.stderr
+    assert oct(os.stat(tmp_path / "devices" / "dev7" / "device.key.pem").st_mode & 0o777) == "0o600"
+
+
+def test_check_mode_writes_nothing(tmp_path, capsys, root):
+    before = files_of(tmp_path)
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+        "certificates": [{"path": str(tmp_path / "devices" / "dev1" / "device.pem"), "common_name": "dev1"}],
+    }
+    result = run(capsys, pki_cert, args, check_mode=True)
+    assert result["changed"] and result["certificates"][0]["reasons"] == ["no key yet", "no certificate yet"]
+    assert files_of(tmp_path) == before
+
+
+def test_a_bad_entry_stops_the_whole_task_before_any_write(tmp_path, capsys, root):
+    before = files_of(tmp_path)
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+        "certificates": [
+            {"path": str(tmp_path / "devices" / "dev1" / "device.pem"), "common_name": "dev1"},
+            {
+                "path": str(tmp_path / "gateways" / "GW1" / "server.pem"),
+                "common_name": "GW1.site-a.lab",
+                "profile": "gateway_server",
+            },
+        ],
+    }
+    result = run(capsys, pki_cert, args)
+    assert result["rc"] == 1 and result["failed"]
+    assert "certificates[1]" in result["msg"]
+    assert "not lowercase" in result["msg"] and "Use 'gw1.site-a.lab'" in result["msg"]
+    assert files_of(tmp_path) == before
+
+
+def test_wrong_issuer_passphrase_fails_with_a_fix(tmp_path, capsys, root):
+    before = files_of(tmp_path)
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": "not-the-root-pass",
+        "certificates": [{"path": str(tmp_path / "d.pem"), "common_name": "dev1"}],
+    }
+    result = run(capsys, pki_cert, args)
+    assert result["failed"] and "passphrase is wrong" in result["msg"]
+    assert files_of(tmp_path) == before
+
+
+def test_csr_and_key_path_are_mutually_exclusive(tmp_path, capsys, root):
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "certificates": [
+            {"path": str(tmp_path / "d.pem"), "common_name": "d", "csr_path": "/x.csr", "key_path": "/x.key"}
+        ],
+    }
+    result = run(capsys, pki_cert, args)
+    assert result["failed"] and "mutually exclusive" in result["msg"]
+
+
+def test_intermediate_then_edge_ca_from_it(tmp_path, capsys, root):
+    inter = {
+        "type": "intermediate",
+        "path": str(tmp_path / "intermediate-ca.pem"),
+        "key_path": str(tmp_path / "intermediate-ca.key.pem"),
+        "common_name": "site-a intermediate CA",
+        "validity_days": 1825,
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+    }
+    results = four(capsys, pki_ca, inter)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert results[1]["issuer"] == "CN=site-a root CA"
+    gw = tmp_path / "gateways" / "gw1"
+    edge = {
+        "issuer_cert": inter["path"],
+        "issuer_key": inter["key_path"],
+        "issuer_chain": [root["path"]],
+        "full_chain_include_root": True,
+        "certificates": [
+            {
+                "path": str(gw / "edge-ca.pem"),
+                "profile": "edge_ca",
+                "common_name": "gw1.site-a.lab.ca",
+                "gateway_hostname": "gw1.site-a.lab",
+            }
+        ],
+    }
+    results = four(capsys, pki_cert, edge)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    chain = (gw / "edge-ca-full-chain.pem").read_text()
+    assert chain.count("BEGIN CERTIFICATE") == 3  # Edge CA, intermediate, root
+    out = subprocess.run(
+        ["openssl", "verify", "-CAfile", root["path"], "-untrusted", inter["path"], str(gw / "edge-ca.pem")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_import_root_and_intermediate(tmp_path, capsys, root):
+    inter_src = {
+        "type": "intermediate",
+        "path": str(tmp_path / "src" / "int.pem"),
+        "key_path": str(tmp_path / "src" / "int.key.pem"),
+        "common_name": "company issuing CA",
+        "validity_days": 1000,
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+    }
+    assert run(capsys, pki_ca, inter_src)["rc"] == 0
+    site = tmp_path / "site"
+    imported_root = {"path": str(site / "root-ca.pem"), "import_cert": root["path"]}
+    results = four(capsys, pki_ca, imported_root)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert not (site / "root-ca.key.pem").exists()
+    imported_int = {
+        "type": "intermediate",
+        "path": str(site / "intermediate-ca.pem"),
+        "key_path": str(site / "intermediate-ca.key.pem"),
+        "import_cert": inter_src["path"],
+        "import_key": inter_src["key_path"],
+        "issuer_cert": str(site / "root-ca.pem"),
+    }
+    results = four(capsys, pki_ca, imported_int)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert (site / "intermediate-ca.key.pem").read_bytes() == (tmp_path / "src" / "int.key.pem").read_bytes()
+    assert oct(os.stat(site / "intermediate-ca.key.pem").st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"type": "root", "import_cert": "INT"}, "is not self-signed, so it is not a root CA"),
+        ({"import_key": None}, "its key is needed; give import_key"),
+        ({"import_key": "OTHERKEY"}, "does not match"),
+        ({"import_cert": "LEAF", "import_key": "LEAFKEY"}, "is not a CA certificate"),
+        ({"import_cert": "GARBAGE", "import_key": None, "type": "root"}, "holds no PEM certificate"),
+    ],
+)
+def test_import_guards(tmp_path, capsys, root, change, match):
+    inter_src = {
+        "type": "intermediate",
+        "path": str(tmp_path / "src" / "int.pem"),
+        "key_path": str(tmp_path / "src" / "int.key.pem"),
+        "common_name": "company issuing CA",
+        "validity_days": 1000,
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+    }
+    assert run(capsys, pki_ca, inter_src)["rc"] == 0
+    leaf = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+        "certificates": [{"path": str(tmp_path / "src" / "leaf.pem"), "common_name": "leaf"}],
+    }
+    assert run(capsys, pki_cert, leaf)["rc"] == 0
+    (tmp_path / "src" / "garbage.pem").write_text("not a certificate\n")
+    names = {
+        "INT": inter_src["path"],
+        "OTHERKEY": str(tmp_path / "src" / "leaf.key.pem"),
+        "LEAF": str(tmp_path / "src" / "leaf.pem"),
+        "LEAFKEY": str(tmp_path / "src" / "leaf.key.pem"),
+        "GARBAGE": str(tmp_path / "src" / "garbage.pem"),
+    }
+    site = tmp_path / "site"
+    args = {
+        "type": "intermediate",
+        "path": str(site / "intermediate-ca.pem"),
+        "key_path": str(site / "intermediate-ca.key.pem"),
+        "import_cert": inter_src["path"],
+        "import_key": inter_src["key_path"],
+        "issuer_cert": root["path"],
+    }
+    for key, value in change.items():
+        args[key] = names.get(value, value)
+    result = run(capsys, pki_ca, {k: v for k, v in args.items() if v is not None})
+    assert result["failed"], result
+    assert match in result["msg"]
+    assert not site.exists()
+
+
+def test_pki_report_reads_only(tmp_path, capsys, root):
+    args = {
+        "issuer_cert": root["path"],
+        "issuer_key": root["key_path"],
+        "issuer_key_passphrase": PASSPHRASE,
+        "validity_days": 3,
+        "renew_window": "5d",
+        "certificates": [{"path": str(tmp_path / "devices" / "dev1" / "device.pem"), "common_name": "dev1"}],
+    }
+    assert run(capsys, pki_cert, args)["rc"] == 0
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    result = run(capsys, pki_report, {"path": str(tmp_path), "renew_window": "5d"})
+    assert not result["changed"]
+    assert result["renew"] == ["devices/dev1/device.pem"]
+    assert result["certificates"][0]["days_left"] in (2, 3)
+    assert "inside its renew window" in result["certificates"][0]["reasons"][0]
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+    # The encrypted root key is skipped, not an error; the root itself is reported.
+    assert any(c["relative_path"] == "root-ca.pem" and not c["renew"] for c in result["certificates"])
