@@ -18,10 +18,10 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from tls_lab import DAY, NOW, TlsServer, issue, s_client, write  # noqa: E402
+from tls_lab import DAY, NOW, TlsServer, issue, s_client, write
 
-from ansible_collections.edgeops.gateway.plugins.module_utils import _tls  # noqa: E402
-from ansible_collections.edgeops.gateway.plugins.module_utils._tls import TlsCheckError, check_handshake  # noqa: E402
+from ansible_collections.edgeops.gateway.plugins.module_utils import _tls
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import TlsCheckError, check_handshake
 
 TLS12 = ssl.TLSVersion.TLSv1_2
 

@@ -1,0 +1,342 @@
+#!/usr/bin/python
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: tls_handshake
+short_description: Prove from a downstream device that it trusts its gateway's TLS chain, and say why not
+version_added: 0.1.0
+description:
+  - Runs on the downstream device and makes the TLS handshake a device SDK makes with its IoT Edge gateway, the
+    scripted form of C(openssl s_client -connect gw:8883 -CAfile root.pem).
+  - Connects to O(hostname) (resolved by the device, or O(address) when given) on O(port), sends O(hostname) as SNI,
+    verifies the chain against the system trust store (or O(ca_file)) and O(hostname) against the certificate's
+    subjectAltName (the subject CN only when there is no DNS subjectAltName). TLS 1.2 and 1.3 are allowed, as
+    device SDKs speak TLS 1.2.
+  - The system trust store is OpenSSL's compiled-in default CA file and directory (on Debian and Ubuntu
+    C(/usr/lib/ssl/cert.pem) and C(/usr/lib/ssl/certs), that is C(/etc/ssl/certs)). The E(SSL_CERT_FILE) and
+    E(SSL_CERT_DIR) environment variables are not consulted, so a pass proves what the OS store holds.
+  - On success it returns the TLS version, cipher, the chain the server presented, the verified chain up to the
+    trusted root, the days until the first certificate of the verified chain expires and the handshake time. A
+    certificate of the verified chain expiring within O(expiry_warning_days) gives a warning, not a failure.
+  - On failure the task fails with RV(diagnosis), one of V(dns_failure), V(connection_refused), V(timeout),
+    V(tls_protocol_error), V(untrusted_root), V(missing_intermediate), V(hostname_mismatch), V(expired),
+    V(not_yet_valid), V(client_cert_required), V(client_cert_rejected), V(ca_name_loop), and a one-line RV(hint)
+    that says how to fix it.
+  - The diagnosis is made from what the handshake shows, not from error text. The handshake messages are observed
+    (the chain the server sent, whether it asked for a client certificate, which alert ended the handshake),
+    OpenSSL's verify code tells the kind of verification failure, and chain-building failures are told apart by
+    reading the presented certificates and the trust anchors. See the collection's C(docs/handshake.md) for the
+    rules.
+  - V(ca_name_loop) means the CA and the server certificate carry the same name. Clients that chain by name fail
+    on it; where this device's OpenSSL still completes the handshake (key identifiers present), it is a warning and
+    RV(findings) contains V(ca_name_loop).
+  - Needs only the Python standard library (3.8 or later) on the device; the C(cryptography) package is not used.
+author:
+  - edgeops.gateway contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module changes nothing, so it runs the same check in check mode.
+  diff_mode:
+    support: N/A
+    details:
+      - The module changes nothing; there is nothing to diff.
+  idempotent:
+    description:
+      - When run twice with the same inputs and no change in between, the module reports the same result.
+    support: full
+    details:
+      - The result is always C(changed=false).
+  platform:
+    support: full
+    platforms: posix
+    details:
+      - Any POSIX device with Python 3.8 or later and its C(ssl) module.
+notes:
+  - Ports of an IoT Edge gateway are 8883 (MQTT over TLS), 5671 (AMQP over TLS) and 443 (HTTPS, WebSockets).
+  - With TLS 1.3 a server judges the client certificate after the client's part of the handshake; when the server
+    asked for one, the module waits up to 3 seconds (at most O(timeout)) for the server's session ticket or alert.
+  - Retries (O(retries)) are made only for V(dns_failure), V(connection_refused) and V(timeout); a certificate
+    problem does not go away by asking again.
+seealso:
+  - name: Azure IoT Edge, connect a downstream device to a gateway
+    description: Microsoft's guide to the same check with C(openssl s_client).
+    link: https://learn.microsoft.com/azure/iot-edge/how-to-connect-downstream-device
+options:
+  hostname:
+    description:
+      - The gateway's hostname as the device uses it (GatewayHostName). It is sent as SNI and the server
+        certificate must carry it.
+      - A name alone, without scheme or port.
+    type: str
+    required: true
+  port:
+    description:
+      - TCP port of the gateway.
+    type: int
+    default: 8883
+  address:
+    description:
+      - Address (or name) to dial instead of resolving O(hostname), for a device that reaches its gateway by IP
+        while the certificate carries the hostname. O(hostname) is still the SNI and the name verified.
+    type: str
+  ca_file:
+    description:
+      - PEM file on the device with the CA certificates to trust instead of the system trust store.
+      - When not set, the system trust store is used; that is what proves a trust-store installation.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate (optionally followed by its chain) for mutual TLS, on the device.
+      - Requires O(client_key).
+    type: path
+  client_key:
+    description:
+      - PEM private key of O(client_cert), on the device. It is read by OpenSSL and never returned.
+    type: path
+  client_key_passphrase:
+    description:
+      - Passphrase of O(client_key) when it is encrypted.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for the TCP connection and, separately, for the TLS handshake.
+    type: float
+    default: 10
+  retries:
+    description:
+      - How many more attempts after a V(dns_failure), V(connection_refused) or V(timeout).
+    type: int
+    default: 2
+  retry_delay:
+    description:
+      - Seconds between attempts.
+    type: float
+    default: 2
+  expiry_warning_days:
+    description:
+      - Warn when a certificate of the verified chain expires within this many days (C(iotedge check) uses 7).
+    type: int
+    default: 7
+"""
+
+EXAMPLES = r"""
+- name: Check that the device trusts its gateway through the OS trust store
+  edgeops.gateway.tls_handshake:
+    hostname: gw1.site-a.example
+
+- name: Check AMQP against a given root, dialing the gateway by IP
+  edgeops.gateway.tls_handshake:
+    hostname: gw1.site-a.example
+    address: 192.0.2.10
+    port: 5671
+    ca_file: /usr/local/share/ca-certificates/site-a-root.crt
+
+- name: Check mutual TLS with the device's own certificate
+  edgeops.gateway.tls_handshake:
+    hostname: gw1.site-a.example
+    client_cert: /etc/edgeops/device-full-chain.pem
+    client_key: /etc/edgeops/device.key.pem
+  register: handshake
+
+- name: Show why a device cannot reach its gateway
+  edgeops.gateway.tls_handshake:
+    hostname: gw1.site-a.example
+  register: handshake
+  failed_when: false
+
+- name: Print the diagnosis
+  ansible.builtin.debug:
+    msg: "{{ handshake.diagnosis }}: {{ handshake.hint }}"
+  when: handshake.diagnosis is not none
+"""
+
+RETURN = r"""
+hostname:
+  description: The name sent as SNI and verified.
+  returned: always
+  type: str
+  sample: gw1.site-a.example
+port:
+  description: The port dialed.
+  returned: always
+  type: int
+  sample: 8883
+address:
+  description: The IP address the connection was made to.
+  returned: when the name or O(address) resolved
+  type: str
+  sample: 192.0.2.10
+trust:
+  description: V(system) for the system trust store, else the path of O(ca_file).
+  returned: always
+  type: str
+  sample: system
+attempts:
+  description: Number of connection attempts made.
+  returned: always
+  type: int
+  sample: 1
+diagnosis:
+  description:
+    - Why the check failed, one of V(dns_failure), V(connection_refused), V(timeout), V(tls_protocol_error),
+      V(untrusted_root), V(missing_intermediate), V(hostname_mismatch), V(expired), V(not_yet_valid),
+      V(client_cert_required), V(client_cert_rejected), V(ca_name_loop).
+    - V(null) on success.
+  returned: always
+  type: str
+  sample: untrusted_root
+hint:
+  description: One line saying what is wrong and how to fix it. V(null) on success.
+  returned: always
+  type: str
+  sample: >-
+    the chain ends at 'CN=gw1.ca', issued by 'CN=Site Root CA', which is neither sent nor in the system trust
+    store: install the site's root CA in the device's trust store (update-ca-certificates) or give the right ca_file
+verify_code:
+  description: OpenSSL's verify code (C(X509_V_ERR_*)) when certificate verification failed.
+  returned: when certificate verification failed
+  type: int
+  sample: 20
+verify_message:
+  description: OpenSSL's text for RV(verify_code).
+  returned: when certificate verification failed
+  type: str
+  sample: unable to get local issuer certificate
+tls_version:
+  description: The negotiated protocol.
+  returned: success
+  type: str
+  sample: TLSv1.3
+cipher:
+  description: The negotiated cipher suite.
+  returned: success
+  type: str
+  sample: TLS_AES_256_GCM_SHA384
+handshake_time:
+  description: Seconds the TLS handshake took (without the TCP connection).
+  returned: success
+  type: float
+  sample: 0.0123
+presented_chain:
+  description: The certificates the server sent, in the order sent (leaf first).
+  returned: success, and on failure once the server's certificates were received
+  type: list
+  elements: dict
+  contains: &cert
+    subject:
+      description: Subject, RFC 4514 string.
+      type: str
+      sample: CN=gw1.site-a.example
+    issuer:
+      description: Issuer, RFC 4514 string.
+      type: str
+      sample: CN=gw1.ca
+    not_before:
+      description: Start of validity, UTC, ISO 8601.
+      type: str
+      sample: "2026-11-01T00:00:00Z"
+    not_after:
+      description: End of validity, UTC, ISO 8601.
+      type: str
+      sample: "2026-12-01T00:00:00Z"
+    sha256:
+      description: SHA-256 thumbprint of the DER certificate, uppercase hex without colons (as IoT Hub shows it).
+      type: str
+      sample: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
+    is_ca:
+      description: Whether basicConstraints says CA.
+      type: bool
+      sample: false
+    san:
+      description: subjectAltName entries, C(DNS:) and C(IP:) prefixed.
+      type: list
+      elements: str
+      sample: ["DNS:gw1.site-a.example"]
+verified_chain:
+  description: The chain OpenSSL verified, from the server certificate up to the trusted root.
+  returned: success
+  type: list
+  elements: dict
+  contains: *cert
+days_to_expiry:
+  description: Whole days until the first certificate of the verified chain expires.
+  returned: success
+  type: int
+  sample: 29
+first_expiry:
+  description: The certificate of the verified chain that expires first.
+  returned: success
+  type: dict
+  contains:
+    subject:
+      description: Its subject.
+      type: str
+    not_after:
+      description: Its end of validity, UTC, ISO 8601.
+      type: str
+findings:
+  description:
+    - Codes of the warnings raised on success, V(expires_soon) and V(ca_name_loop).
+  returned: success
+  type: list
+  elements: str
+  sample: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import TlsCheckError, check_handshake
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "hostname": {"type": "str", "required": True},
+            "port": {"type": "int", "default": 8883},
+            "address": {"type": "str"},
+            "ca_file": {"type": "path"},
+            "client_cert": {"type": "path"},
+            "client_key": {"type": "path", "no_log": False},
+            "client_key_passphrase": {"type": "str", "no_log": True},
+            "timeout": {"type": "float", "default": 10},
+            "retries": {"type": "int", "default": 2},
+            "retry_delay": {"type": "float", "default": 2},
+            "expiry_warning_days": {"type": "int", "default": 7},
+        },
+        required_together=[("client_cert", "client_key")],
+        required_by={"client_key_passphrase": "client_key"},
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        result = check_handshake(
+            params["hostname"],
+            port=params["port"],
+            address=params["address"],
+            ca_file=params["ca_file"],
+            client_cert=params["client_cert"],
+            client_key=params["client_key"],
+            client_key_passphrase=params["client_key_passphrase"],
+            timeout=params["timeout"],
+            retries=params["retries"],
+            retry_delay=params["retry_delay"],
+            expiry_warning_days=params["expiry_warning_days"],
+        )
+    except TlsCheckError as exc:
+        failure = {"diagnosis": exc.diagnosis, "hint": exc.hint}
+        failure.update(exc.result)
+        module.fail_json(msg=exc.msg, changed=False, **failure)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
