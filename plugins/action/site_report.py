@@ -75,12 +75,28 @@ class ActionModule(ActionBase):
             value = hostvars[host].get(name)
             return value if value not in ("", None) else None
 
+        def failure(host):
+            recorded = fact(host, args["failure_fact"])
+            if recorded:
+                return recorded
+            phase = fact(host, "edgeops_rollout_phase")
+            skipped = fact(host, "edgeops_rollout_skipped")
+            if skipped:
+                return {"phase": phase, "msg": skipped, "skipped": True}
+            if phase and phase not in (fact(host, "edgeops_rollout_completed") or []):
+                # A host that failed or became unreachable inside a phase drops out of the play.
+                return {
+                    "phase": phase,
+                    "msg": f"dropped out during the {phase} phase (failed or unreachable: see the rollout output)",
+                }
+            return None
+
         gateway_data = [
             {
                 "host": gw,
                 "hostname": fact(gw, "edgeops_gateway_hostname") or gw,
                 "runtime": fact(gw, "gateway_runtime"),
-                "failure": fact(gw, args["failure_fact"]),
+                "failure": failure(gw),
                 "result": fact(gw, args["gateway_fact"]),
             }
             for gw in gateways
@@ -89,7 +105,7 @@ class ActionModule(ActionBase):
             {
                 "host": dev,
                 "gateway": fact(dev, "edgeops_gateway"),
-                "failure": fact(dev, args["failure_fact"]),
+                "failure": failure(dev),
                 "trust_store": fact(dev, args["trust_store_fact"]),
                 "handshake": fact(dev, args["handshake_fact"]),
             }

@@ -48,20 +48,39 @@ def _days_left(not_after, now):
     return int((when - now).total_seconds() // 86400)
 
 
+def _owner_and_name(cert):
+    """Host and certificate name, also from a pki_report item (gateways/<host>/<name>.pem)."""
+    relative = cert.get("relative_path") or ""
+    parts = relative.split("/")
+    name = cert.get("name")
+    if not name and relative:
+        name = parts[-1][: -len(".pem")] if parts[-1].endswith(".pem") else parts[-1]
+    host = cert.get("host")
+    if not host and len(parts) == 3 and parts[0] in ("gateways", "devices"):
+        host = parts[1]
+    return host, name or cert.get("path")
+
+
 def _certificate_entry(cert, now):
     entry = {
-        "name": cert.get("name") or cert.get("kind") or cert.get("profile") or cert.get("path"),
+        "name": _owner_and_name(cert)[1],
         "subject": cert.get("subject"),
         "issuer": cert.get("issuer"),
         "not_after": cert.get("not_after"),
         "days_left": cert.get("days_left"),
         "sha256_thumbprint": cert.get("sha256_thumbprint") or cert.get("thumbprint_sha256"),
         "sha1_thumbprint": cert.get("sha1_thumbprint") or cert.get("thumbprint_sha1"),
-        "renew_next_run": cert.get("renew_next_run", cert.get("will_renew")),
+        "renew_next_run": cert.get("renew_next_run", cert.get("renew")),
     }
     if entry["days_left"] is None:
         entry["days_left"] = _days_left(entry["not_after"], now)
     return entry
+
+
+def _failure_status(failure):
+    if failure.get("unreachable"):
+        return "unreachable"
+    return "skipped" if failure.get("skipped") else "failed"
 
 
 def _handshake_entry(result):
@@ -78,8 +97,10 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
 
     gateways: list of dicts {host, hostname, runtime, failure, result}
     devices: list of dicts {host, gateway, failure, trust_store, handshake}
-    certificates: list of dicts with at least a subject or path; `host` attaches one to a host.
-    A `failure` is {phase, msg} recorded when a host failed or was unreachable in a phase.
+    certificates: list of dicts with at least a subject or path; `host` attaches one to a host, and so
+    does a pki_report `relative_path` of gateways/<host>/... or devices/<host>/...
+    A `failure` is {phase, msg, unreachable, skipped} recorded when a host failed, was unreachable
+    or was left out (its gateway failed) in a phase of the rollout.
     """
     if not site:
         raise ReportError("the site name is empty; set edgeops_site in the inventory")
@@ -88,7 +109,7 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
     site_certs = []
     for cert in certificates or []:
         entry = _certificate_entry(cert, now)
-        owner = cert.get("host")
+        owner = _owner_and_name(cert)[0]
         if owner:
             by_host.setdefault(owner, []).append(entry)
         else:
@@ -100,7 +121,7 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
         failure = gw.get("failure")
         result = gw.get("result") or {}
         if failure:
-            status, reason = ("unreachable" if failure.get("unreachable") else "failed"), failure.get("msg")
+            status, reason = _failure_status(failure), failure.get("msg")
         elif result.get("rolled_back"):
             status, reason = "rolled_back", result.get("reason") or result.get("msg")
         else:
@@ -124,7 +145,7 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
         handshake = _handshake_entry(dev.get("handshake"))
         gw_status, gw_reason = gateway_status.get(dev.get("gateway"), ("unknown", None))
         if failure:
-            status = "unreachable" if failure.get("unreachable") else "failed"
+            status = _failure_status(failure)
             reason = failure.get("msg")
         elif handshake is not None:
             status = "ok" if handshake.get("ok") else "failed"

@@ -77,6 +77,28 @@ def test_statuses_and_summary():
     assert summary["line"].startswith("1 devices ok, 2 failed; 1 of 1 gateways ok; earliest expiry 2026-12-03")
 
 
+def test_pki_report_items_are_attached_to_their_hosts():
+    items = [
+        {
+            "relative_path": "root-ca.pem",
+            "subject": "CN=root",
+            "not_after": "2036-01-01T00:00:00+00:00",
+            "renew": False,
+        },
+        {
+            "relative_path": "devices/dev1/device.pem",
+            "subject": "CN=dev1",
+            "not_after": "2027-01-01T00:00:00+00:00",
+            "thumbprint_sha256": "0A1B",
+            "renew": True,
+        },
+    ]
+    report = build_report("site-a", [], [{"host": "dev1", "gateway": "gw1"}], items, now=NOW)
+    assert report["site_certificates"][0]["name"] == "root-ca"
+    cert = report["devices"][0]["certificates"][0]
+    assert (cert["name"], cert["sha256_thumbprint"], cert["renew_next_run"]) == ("device", "0A1B", True)
+
+
 def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
     gateways = [{"host": "gw1", "result": {"rolled_back": True, "reason": "mosquitto did not start"}}]
     devices = [{"host": "dev1", "gateway": "gw1"}]
@@ -125,3 +147,12 @@ def test_comparable_ignores_timestamps_and_countdowns_only():
 def test_bad_input_says_how_to_fix_it(site, certificates, message):
     with pytest.raises(ReportError, match=message):
         build_report(site, [], [], certificates, now=NOW)
+
+
+def test_a_device_left_out_because_its_gateway_failed_is_skipped():
+    failure = {"phase": "verify", "msg": "gateway gw1 failed in the gateways phase: apply failed", "skipped": True}
+    report = build_report(
+        "site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1", "failure": failure}], [], now=NOW
+    )
+    assert report["devices"][0]["status"] == "skipped"
+    assert report["devices"][0]["reason"].startswith("gateway gw1 failed in the gateways phase")
