@@ -88,7 +88,7 @@ options:
       - Host fact recording a failure of the host, a dict with C(phase), C(msg) and C(unreachable).
       - Without one, a host is also reported as skipped when it has C(edgeops_rollout_skipped) (its gateway
         failed), and as failed when C(edgeops_rollout_phase) names a phase missing from
-        C(edgeops_rollout_completed): it dropped out of the play inside that phase.
+        C(edgeops_rollout_completed), because it dropped out of the play inside that phase.
     type: str
     default: edgeops_rollout_failure
 author:
