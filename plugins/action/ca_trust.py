@@ -4,7 +4,11 @@
 
 ``src`` is read on the controller unless ``remote_src`` is true. The file (or ``content``) is checked here first, so a
 private key passed by mistake is refused before it travels to the host; only the certificates, re-encoded as PEM,
-are sent to the module (the Linux ``ca_trust.py`` or the Windows ``ca_trust.ps1``) as ``content``.
+are sent to the module as ``content``.
+
+The implementation is chosen by the connection's shell: ``win_ca_trust`` (PowerShell) on Windows hosts, ``ca_trust``
+(Python) everywhere else. (A ``ca_trust.ps1`` beside ``ca_trust.py`` would not work: for POSIX connections the plugin
+loader takes the first file of that name in sorted order, which is the ``.ps1``.)
 """
 
 from __future__ import annotations
@@ -45,7 +49,11 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=to_text(exc))
             return result
 
-        result.update(self._execute_module(module_args=args, task_vars=task_vars))
+        if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell":
+            module_name = "edgeops.gateway.win_ca_trust"
+        else:
+            module_name = "edgeops.gateway.ca_trust"
+        result.update(self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars))
         return result
 
     def _read_controller_src(self, src):
