@@ -383,10 +383,11 @@ class Request:
         if profile not in PROFILES:
             raise PKIError(f"profile '{profile}' is unknown; choose one of {', '.join(PROFILES)}")
         self.profile = profile
+        if profile == "gateway_server":
+            validate_hostname(common_name_)
         self.common_name = validate_common_name(common_name_)
         names = list(dns_names_ or [])
         if profile == "gateway_server":
-            validate_hostname(common_name_)
             names = [common_name_] + [n for n in names if n != common_name_]
         self.dns_names = names
         if not isinstance(validity_days, int) or validity_days < 1:
