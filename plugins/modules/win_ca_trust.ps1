@@ -222,7 +222,7 @@ if ($null -ne $certificate) {
     $module.Result.fingerprint = $fingerprint
     $module.Result.thumbprint = $certificate.Thumbprint
     $module.Result.subject = $certificate.Subject
-    $module.Result.not_after = $certificate.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+    $module.Result.not_after = $certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'")
 }
 elseif ($null -ne $module.Params.fingerprint) {
     $fingerprint = ($module.Params.fingerprint -replace '[\s:]', '').ToUpperInvariant()
@@ -325,6 +325,34 @@ try {
 }
 finally {
     $store.Close()
+}
+
+# Prove a change: read the store again and look for the certificate(s) by thumbprint.
+$module.Result.proof = @{}
+if ($module.Result.changed -and -not $module.CheckMode) {
+    $check = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList $storeName, $location
+    $check.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadOnly)
+    try {
+        $present = @($check.Certificates | ForEach-Object { $_.Thumbprint })
+    }
+    finally {
+        $check.Close()
+    }
+    if ($null -ne $toAdd) {
+        $module.Result.proof.store_contains = $present -contains $toAdd.Thumbprint
+        if (-not $module.Result.proof.store_contains) {
+            $module.FailJson(("the certificate {0} was added to {1} but the store does not list it. Check for a group " +
+                    "policy that manages this store.") -f $toAdd.Thumbprint, $storePath)
+        }
+    }
+    else {
+        $left = @($toRemove | Where-Object { $present -contains $_.Thumbprint })
+        $module.Result.proof.store_contains = $left.Count -gt 0
+        if ($left.Count -gt 0) {
+            $module.FailJson(("the certificate {0} was removed from {1} but the store still lists it. Check for a " +
+                    "group policy that manages this store.") -f $left[0].Thumbprint, $storePath)
+        }
+    }
 }
 
 $module.ExitJson()

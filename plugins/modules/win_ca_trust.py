@@ -111,6 +111,13 @@ removed:
   type: list
   elements: str
   sample: [9E3C1D0F2A4B6C8D0E1F2A3B4C5D6E7F8091A2B3]
+proof:
+  description:
+    - After a change, C(store_contains) tells whether the store, read again, lists the certificate. The module fails
+      when that contradicts the change. Empty when nothing changed or in check mode.
+  returned: success
+  type: dict
+  sample: {store_contains: true}
 replaced:
   description: Certificates that had the same friendly name O(name) and were replaced by this one.
   returned: success
