@@ -109,22 +109,32 @@ def _string(tag, raw):
 
 def _time(tag, raw):
     text = raw.decode("ascii", "replace")
+    if tag == 0x17 and len(text) == 13:  # UTCTime, YYMMDDHHMMSSZ
+        year = int(text[0:2])
+        # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx.
+        year += 1900 if year >= 50 else 2000
+        rest = text[2:12]
+    elif tag == 0x18 and len(text) == 15:  # GeneralizedTime, YYYYMMDDHHMMSSZ
+        year = int(text[0:4]) if text[0:4].isdigit() else -1
+        rest = text[4:14]
+    else:
+        raise X509Error(f"invalid certificate time {text!r}")
+    if not text.endswith("Z") or not rest.isdigit() or year < 0:
+        raise X509Error(f"invalid certificate time {text!r}")
     try:
-        if tag == 0x17:  # UTCTime, YYMMDDHHMMSSZ
-            value = datetime.datetime.strptime(text, "%y%m%d%H%M%SZ")
-            # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx (strptime pivots at 69).
-            year = value.year % 100
-            value = value.replace(year=(1900 + year) if year >= 50 else (2000 + year))
-        elif tag == 0x18:  # GeneralizedTime, YYYYMMDDHHMMSSZ
-            value = datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ")
-        else:
-            raise X509Error("unexpected time type")
+        return datetime.datetime(
+            year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10]), tzinfo=UTC
+        )
     except ValueError as exc:
         raise X509Error(f"invalid certificate time {text!r}") from exc
-    return value.replace(tzinfo=UTC)
+
+
+_RFC4514_SPECIAL = re.compile(r'[,+"\\<>;\x00]|^[# ]| $')
 
 
 def _escape_rfc4514(value):
+    if not _RFC4514_SPECIAL.search(value):
+        return value
     out = []
     for index, char in enumerate(value):
         if char in ',+"\\<>;' or (char == "#" and index == 0) or (char == " " and index in (0, len(value) - 1)):

@@ -35,7 +35,7 @@ description:
     RV(findings) contains V(ca_name_loop).
   - Needs only the Python standard library (3.8 or later) on the device; the C(cryptography) package is not used.
 author:
-  - edgeops.gateway contributors
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
