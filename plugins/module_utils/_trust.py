@@ -105,8 +105,8 @@ def _decode_string(tag, raw):
 
 def _decode_name(data, start, end):
     parts = []
-    for _tag, set_start, set_end, _ in _children(data, start, end):
-        for _tag2, atv_start, atv_end, _ in _children(data, set_start, set_end):
+    for _tag, set_start, set_end, _pos in _children(data, start, end):
+        for _tag2, atv_start, atv_end, _pos in _children(data, set_start, set_end):
             items = list(_children(data, atv_start, atv_end))
             if len(items) != 2 or items[0][0] != 0x06:
                 raise ValueError("malformed name attribute")
@@ -181,13 +181,13 @@ class Certificate:
             raise ValueError("validity must hold notBefore and notAfter")
         self.not_before = _decode_time(times[0][0], data[times[0][1] : times[0][2]])
         self.not_after = _decode_time(times[1][0], data[times[1][1] : times[1][2]])
-        for tag, vstart, vend, _ in tbs[6:]:
+        for tag, vstart, vend, _pos in tbs[6:]:
             if tag == 0xA3:
                 self._parse_extensions(data, vstart, vend)
 
     def _parse_extensions(self, data, start, end):
-        for _tag, seq_start, seq_end, _ in _children(data, start, end):
-            for _tag2, ext_start, ext_end, _ in _children(data, seq_start, seq_end):
+        for _tag, seq_start, seq_end, _pos in _children(data, start, end):
+            for _tag2, ext_start, ext_end, _pos in _children(data, seq_start, seq_end):
                 items = list(_children(data, ext_start, ext_end))
                 oid = _decode_oid(data[items[0][1] : items[0][2]])
                 value = items[-1]
@@ -200,7 +200,7 @@ class Certificate:
 
     def _parse_basic_constraints(self, raw):
         _tag, start, end = _tlv(raw, 0)
-        for tag, vstart, vend, _ in _children(raw, start, end):
+        for tag, vstart, vend, _pos in _children(raw, start, end):
             if tag == 0x01:
                 self.is_ca = raw[vstart:vend] != b"\x00"
             elif tag == 0x02:
@@ -470,7 +470,7 @@ def read_anchor(path):
             data = handle.read()
         certs = load_certificates(data, path)
     except (OSError, TrustError) as exc:
-        return AnchorFile(path, [], [], error=str(exc).split(".")[0])
+        return AnchorFile(path, [], [], error=str(exc).split(".", maxsplit=1)[0])
     return AnchorFile(path, [c.sha256 for c in certs], [c.subject for c in certs])
 
 

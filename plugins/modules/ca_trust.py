@@ -37,7 +37,7 @@ description:
   - The options O(store_name) and O(store_location) apply to Windows only; O(verify), O(family), O(anchor_dir),
     O(update_command) and O(bundle_path) to Linux only.
 author:
-  - edgeops.gateway contributors
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -61,6 +61,7 @@ attributes:
       - The diff lists the anchor files (Linux) or store entries (Windows) concerned, with their fingerprints and
         subjects, before and after. It never contains key material.
   idempotent:
+    description: Whether a second run with the same input changes nothing.
     support: full
     details:
       - A second run with the same input changes nothing and does not run the update command.

@@ -26,7 +26,7 @@ description:
     available there. It is checked by parsing it with the tree-sitter PowerShell grammar and by comparing its
     argument spec with this documentation and with M(edgeops.gateway.ca_trust).
 author:
-  - edgeops.gateway contributors
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -49,6 +49,7 @@ attributes:
     details:
       - The diff lists the store entries concerned (thumbprint, SHA-256 fingerprint, subject) before and after.
   idempotent:
+    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     support: full

@@ -396,7 +396,7 @@ def test_openssl_verify_uses_the_system_defaults(tmp_path, root, monkeypatch):
         pytest.skip("controller has no Debian-style system bundle")
     ours = tmp_path / "ours.pem"
     ours.write_bytes(root.pem)
-    ok, _ = _trust.openssl_verify(_Runner(), str(_system_root(tmp_path)), partial_chain=False)
+    ok, _message = _trust.openssl_verify(_Runner(), str(_system_root(tmp_path)), partial_chain=False)
     assert ok
     ok, message = _trust.openssl_verify(_Runner(), str(ours), partial_chain=False)
     assert not ok
@@ -405,7 +405,7 @@ def test_openssl_verify_uses_the_system_defaults(tmp_path, root, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(ours))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
     assert subprocess.run(["openssl", "verify", str(ours)], capture_output=True, check=False).returncode == 0
-    ok, _ = _trust.openssl_verify(_Runner(), str(ours), partial_chain=False)
+    ok, _message = _trust.openssl_verify(_Runner(), str(ours), partial_chain=False)
     assert not ok
     assert os.environ["SSL_CERT_FILE"] == str(ours)  # restored afterwards
 
