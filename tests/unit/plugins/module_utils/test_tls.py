@@ -8,7 +8,10 @@ the same trust, and the test asserts that both agree on success or failure.
 from __future__ import annotations
 
 import datetime
+import glob
+import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -444,3 +447,67 @@ def test_expired_is_judged_by_the_device_clock(tmp_path, pki):
                 now_fn=lambda: datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC),
             )
     assert "2026-01-02 03:04 UTC" in err.value.hint
+
+
+_TARGET_SCRIPT = r"""
+import json, sys
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import TlsCheckError, check_handshake
+out = []
+for port, ca_file, client in json.loads(sys.argv[1]):
+    kwargs = {"port": port, "ca_file": ca_file, "retries": 0, "timeout": 5}
+    if client:
+        kwargs.update(client_cert=client[0], client_key=client[1])
+    try:
+        result = check_handshake("localhost", **kwargs)
+        out.append({"diagnosis": None, "verified": [c["sha256"] for c in result["verified_chain"]],
+                    "version": result["tls_version"]})
+    except TlsCheckError as exc:
+        out.append({"diagnosis": exc.diagnosis, "presented": len(exc.result.get("presented_chain", []))})
+print(json.dumps(out))
+"""
+
+
+def _interpreter(version):
+    """A Python of that version on this machine (pyenv or the system), or None."""
+    found = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
+    exe = found[0] if found else shutil.which(f"python{version}")
+    if exe and subprocess.run([exe, "-c", "import ssl"], capture_output=True, check=False).returncode == 0:
+        return exe
+    return None
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9", "3.13"])
+def test_runs_on_target_pythons(tmp_path, pki, version):
+    """Devices run Python 3.8+: the same checks with that interpreter give the same diagnoses."""
+    exe = _interpreter(version)
+    if exe is None:
+        pytest.skip(f"no Python {version} on this machine")
+    chain = [pki["server"], pki["edge"], pki["inter"]]
+    root = write(tmp_path / "root.pem", pki["root"])
+    other = write(tmp_path / "other.pem", pki["other_root"])
+    client_ca = write(tmp_path / "client-ca.pem", pki["root"], pki["inter"], pki["edge"])
+    stranger = (write(tmp_path / "s.pem", pki["stranger"]), write(tmp_path / "s.key", pki["stranger"].key_pem))
+    plain_dir, mtls_dir = tmp_path / "plain", tmp_path / "mtls"
+    plain_dir.mkdir()
+    mtls_dir.mkdir()
+    # The directory holding ansible_collections/, as this test imports the collection from it.
+    collections = _tls.__file__.rsplit(os.sep + "ansible_collections" + os.sep, 1)[0]
+    with (
+        TlsServer(plain_dir, chain, pki["server"]) as plain,
+        TlsServer(mtls_dir, chain, pki["server"], client_ca=client_ca) as mtls,
+    ):
+        cases = [(plain.port, root, None), (plain.port, other, None), (mtls.port, root, stranger)]
+        proc = subprocess.run(
+            [exe, "-c", _TARGET_SCRIPT, json.dumps(cases)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ, PYTHONPATH=collections),
+            check=False,
+        )
+    assert proc.returncode == 0, proc.stderr
+    passed, untrusted, rejected = json.loads(proc.stdout)
+    assert passed["diagnosis"] is None and passed["version"] == "TLSv1.3"
+    assert passed["verified"] == [c.sha256 for c in [*chain, pki["root"]]]
+    assert untrusted == {"diagnosis": "untrusted_root", "presented": 3}
+    assert rejected["diagnosis"] == "client_cert_rejected"
