@@ -417,3 +417,52 @@ def test_os_store_environment_restores_variables(monkeypatch):
         assert "SSL_CERT_FILE" not in os.environ
     assert os.environ["SSL_CERT_FILE"] == "/x"
     assert "SSL_CERT_DIR" not in os.environ
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Target-side code must run on the Python of older devices
+# ---------------------------------------------------------------------------------------------------------------
+
+TARGET_FILES = ("plugins/module_utils/_trust.py", "plugins/modules/ca_trust.py")
+COLLECTION = Path(_trust.__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("relative", TARGET_FILES)
+def test_target_code_is_python_38_syntax(relative):
+    import ast
+
+    source = (COLLECTION / relative).read_text()
+    ast.parse(source, filename=relative, feature_version=(3, 8))
+    tree = ast.parse(source)
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    assert "cryptography" not in imported
+
+
+def test_module_utils_runs_on_python_38_when_available(tmp_path, root):
+    import shutil
+
+    candidates = [shutil.which("python3.8"), *sorted(Path("~/.pyenv/versions").expanduser().glob("3.8*/bin/python"))]
+    working = [
+        str(c)
+        for c in candidates
+        if c and os.path.exists(c) and subprocess.run([c, "-V"], capture_output=True, check=False).returncode == 0
+    ]
+    if not working:
+        pytest.skip("no Python 3.8 interpreter on this machine")
+    python = working[0]
+    (tmp_path / "root.pem").write_bytes(root.pem)
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('_trust', {str(COLLECTION / TARGET_FILES[0])!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"c = m.load_certificates(open({str(tmp_path / 'root.pem')!r}, 'rb').read(), 'root')[0]\n"
+        "print(sys.version_info[:2], c.sha256, m.check_anchor(c, False))\n"
+    )
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("(3, 8)")
+    assert root.sha256 in out
