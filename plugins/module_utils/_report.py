@@ -77,6 +77,21 @@ def _certificate_entry(cert, now):
     return entry
 
 
+TRUST_FIELDS = ("state", "fingerprint", "subject", "not_after", "bundle_path", "path", "failed", "msg")
+
+
+def _trust_entry(result):
+    """What the report keeps of a trust-store result (a ca_trust result, as the role registers it)."""
+    if not result:
+        return None
+    entry = {key: result[key] for key in TRUST_FIELDS if key in result}
+    if "state" not in entry:
+        entry["state"] = ((result.get("invocation") or {}).get("module_args") or {}).get("state")
+    if result.get("failed"):
+        entry["state"] = "failed"
+    return entry
+
+
 def _failure_status(failure):
     if failure.get("unreachable"):
         return "unreachable"
@@ -162,7 +177,7 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
                 "status": status,
                 "phase": (failure or {}).get("phase"),
                 "reason": reason,
-                "trust_store": dev.get("trust_store"),
+                "trust_store": _trust_entry(dev.get("trust_store")),
                 "handshake": handshake,
                 "certificates": by_host.get(dev["host"], []),
             }

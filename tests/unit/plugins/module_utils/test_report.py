@@ -99,6 +99,22 @@ def test_pki_report_items_are_attached_to_their_hosts():
     assert (cert["name"], cert["sha256_thumbprint"], cert["renew_next_run"]) == ("device", "0A1B", True)
 
 
+def test_trust_store_result_keeps_the_state_and_fingerprint_only():
+    registered = {
+        "changed": True,
+        "fingerprint": "AB" * 32,
+        "bundle_path": "/etc/ssl/certs/ca-certificates.crt",
+        "diff": {"before": "x", "after": "y"},
+        "invocation": {"module_args": {"state": "present", "content": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}},
+    }
+    report = build_report("site-a", [], [{"host": "dev1", "gateway": "gw1", "trust_store": registered}], [], now=NOW)
+    assert report["devices"][0]["trust_store"] == {
+        "state": "present",
+        "fingerprint": "AB" * 32,
+        "bundle_path": "/etc/ssl/certs/ca-certificates.crt",
+    }
+
+
 def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
     gateways = [{"host": "gw1", "result": {"rolled_back": True, "reason": "mosquitto did not start"}}]
     devices = [{"host": "dev1", "gateway": "gw1"}]
