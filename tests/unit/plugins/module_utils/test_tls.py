@@ -214,6 +214,17 @@ def test_ca_name_loop_warns_when_handshake_succeeds(tmp_path):
     assert any("ca_name_loop" in w for w in outcome["warnings"])
 
 
+def test_other_verification_failure_names_openssl_reason(tmp_path, pki):
+    # A client certificate served as server certificate: OpenSSL refuses its purpose (code 26).
+    # No diagnosis of the list fits; tls_protocol_error carries OpenSSL's own reason.
+    wrong_purpose = issue("localhost", pki["edge"], sans=["localhost"], client=True)
+    chain = [wrong_purpose, pki["edge"], pki["inter"]]
+    outcome, ok, output = run_both(tmp_path, chain, wrong_purpose, [pki["root"]])
+    assert_fails(outcome, ok, output, "tls_protocol_error")
+    assert outcome.result["verify_code"] == 26
+    assert "certificate purpose (OpenSSL verify code 26)" in outcome.hint
+
+
 def test_expiry_warning_within_threshold(tmp_path, pki):
     soon = issue("localhost", pki["edge"], sans=["localhost"], not_after=NOW + 3 * DAY)
     outcome, ok, output = run_both(tmp_path, [soon, pki["edge"], pki["inter"]], soon, [pki["root"]])
