@@ -17,17 +17,21 @@ HANDSHAKE_FIELDS = (
     "diagnosis",
     "hint",
     "msg",
-    "host",
+    "hostname",
     "port",
     "address",
+    "trust",
     "tls_version",
     "cipher",
-    "days_until_first_expiry",
+    "verify_message",
+    "days_to_expiry",
+    "first_expiry",
+    "findings",
     "warnings",
 )
 # Values that differ between two runs of an unchanged site (the summary line carries days left):
 # left out when two reports are compared.
-VOLATILE_KEYS = ("generated_at", "handshake_ms", "handshake_time_ms", "days_left", "days_until_first_expiry", "line")
+VOLATILE_KEYS = ("generated_at", "handshake_time", "days_left", "days_to_expiry", "line")
 
 
 class ReportError(Exception):
