@@ -265,11 +265,19 @@ def common_name(name):
     return attrs[0].value if attrs else ""
 
 
+_EXTENSIONS = {}
+
+
 def _extension(cert, cls):
-    try:
-        return cert.extensions.get_extension_for_class(cls).value
-    except x509.ExtensionNotFound:
-        return None
+    """The value of ``cert``'s extension of class ``cls``, or None (one parse per certificate)."""
+    key = id(cert)
+    cached = _EXTENSIONS.get(key)
+    if cached is None or cached[0] is not cert:
+        cached = (cert, {type(ext.value): ext.value for ext in cert.extensions})
+        if len(_EXTENSIONS) > 4096:
+            _EXTENSIONS.clear()
+        _EXTENSIONS[key] = cached
+    return cached[1].get(cls)
 
 
 def dns_names(cert):
@@ -361,15 +369,19 @@ def renewal_reasons(cert, now, window, *, wanted=None, issuer=None, key=None):
 
 
 def issued_by(cert, issuer):
+    """Whether ``issuer`` (or a renewal of it with the same name and key) signed ``cert``."""
     if cert.issuer != issuer.subject:
         return False
+    aki = _extension(cert, x509.AuthorityKeyIdentifier)
+    ski = _extension(issuer, x509.SubjectKeyIdentifier)
+    if aki and ski and aki.key_identifier:
+        # Same name and the issuer's key identifier: this CA (or its renewal with the same key).
+        return aki.key_identifier == ski.digest
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
         return False
-    aki = _extension(cert, x509.AuthorityKeyIdentifier)
-    ski = _extension(issuer, x509.SubjectKeyIdentifier)
-    return not (aki and ski and aki.key_identifier and aki.key_identifier != ski.digest)
+    return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -853,7 +865,7 @@ def existing_info(path):
     except PKIError:
         return None
     info = cert_info(cert)
-    return {k: info[k] for k in ("subject", "issuer", "serial", "not_before", "not_after", "thumbprint_sha256")}
+    return {k: info[k] for k in _DIFF_KEYS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -872,12 +884,13 @@ def _default_paths(entry):
     return entry
 
 
+_DIFF_KEYS = ("subject", "serial", "not_before", "not_after", "thumbprint_sha256")
+
+
 def _diff_after(result, check_mode):
-    if not result["reissued"]:
-        return {k: result[k] for k in ("subject", "issuer", "serial", "not_before", "not_after", "thumbprint_sha256")}
-    if check_mode:
-        return {"subject": result["subject"], "issuer": result["issuer"], "state": "would be (re)issued"}
-    return {k: result[k] for k in ("subject", "issuer", "serial", "not_before", "not_after", "thumbprint_sha256")}
+    if result["reissued"] and check_mode:
+        return {"subject": result["subject"], "state": "would be (re)issued"}
+    return {k: result[k] for k in _DIFF_KEYS}
 
 
 def _finish(module, plan, results, befores, now):
@@ -897,6 +910,24 @@ def _finish(module, plan, results, befores, now):
         after = {r["path"]: _diff_after(r, module.check_mode) for r in results if r["changed"]}
         out["diff"] = {"before": before, "after": after}
     return out
+
+
+# What pki_cert returns per certificate: a site's devices come back in one result, so it stays lean
+# (the issuer is the same for all and is returned once).
+CERT_RESULT_KEYS = (
+    "path",
+    "changed",
+    "reissued",
+    "reasons",
+    "subject",
+    "dns_names",
+    "serial",
+    "not_before",
+    "not_after",
+    "days_left",
+    "thumbprint_sha256",
+    "thumbprint_sha1",
+)
 
 
 def run_cert(module, now=None):
@@ -921,8 +952,10 @@ def run_cert(module, now=None):
         except PKIError as exc:
             raise PKIError(f"certificates[{index}] ({entry['path']}): {exc}") from exc
         befores[entry["path"]] = existing_info(entry["path"]) if result["changed"] else None
-        results.append(result)
-    return _finish(module, plan, results, befores, now)
+        results.append({k: result[k] for k in CERT_RESULT_KEYS})
+    out = _finish(module, plan, results, befores, now)
+    out["issuer"] = issuer.cert.subject.rfc4514_string()
+    return out
 
 
 def run_ca(module, now=None):

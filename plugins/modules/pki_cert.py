@@ -231,21 +231,10 @@ certificates:
       type: list
       elements: str
       sample: ["inside its renew window since 2026-10-01T00:00:00Z (expires 2026-12-01T00:00:00Z)"]
-    profile:
-      description: The profile.
-      type: str
-      sample: downstream_device
     subject:
       description: Subject (RFC 4514).
       type: str
       sample: CN=dev1
-    issuer:
-      description: Issuer (RFC 4514).
-      type: str
-      sample: CN=site-a root CA
-    common_name:
-      description: Subject common name.
-      type: str
     dns_names:
       description: DNS names of the SAN.
       type: list
@@ -263,13 +252,6 @@ certificates:
     days_left:
       description: Whole days until O(certificates[].path) expires.
       type: int
-    key_type:
-      description: Key type of the certificate.
-      type: str
-      sample: ecdsa-p256
-    is_ca:
-      description: Whether the certificate is a CA.
-      type: bool
     thumbprint_sha256:
       description: IoT Hub thumbprint, SHA-256 of the DER, uppercase hex without colons.
       type: str
@@ -278,6 +260,11 @@ certificates:
       description: IoT Hub thumbprint, SHA-1 of the DER, uppercase hex without colons.
       type: str
       sample: 672D0C4D3969552679220EB5104D5FBAC56863B5
+issuer:
+  description: Subject of the issuing CA (RFC 4514), the same for every certificate of the task.
+  returned: success
+  type: str
+  sample: CN=site-a root CA
 now:
   description: The moment the renew decisions were made for (UTC).
   returned: success
