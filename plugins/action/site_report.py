@@ -88,6 +88,7 @@ class ActionModule(ActionBase):
                 return {
                     "phase": phase,
                     "msg": f"dropped out during the {phase} phase (failed or unreachable: see the rollout output)",
+                    "inferred": True,
                 }
             return None
 

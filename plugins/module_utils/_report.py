@@ -162,6 +162,9 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
     for dev in devices:
         failure = dev.get("failure")
         handshake = _handshake_entry(dev.get("handshake"))
+        if failure and failure.get("inferred") and handshake is not None:
+            # The handshake check fails the devices it could not verify: its own result says why.
+            failure = None
         gw_status, gw_reason = gateway_status.get(dev.get("gateway"), ("unknown", None))
         if failure:
             status = _failure_status(failure)

@@ -92,7 +92,7 @@ options:
     type: str
     default: edgeops_rollout_failure
 author:
-  - edgeops.gateway maintainers
+  - edgeops.gateway maintainers (@edgeops)
 """
 
 EXAMPLES = r"""

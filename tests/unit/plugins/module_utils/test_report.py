@@ -172,3 +172,12 @@ def test_a_device_left_out_because_its_gateway_failed_is_skipped():
     )
     assert report["devices"][0]["status"] == "skipped"
     assert report["devices"][0]["reason"].startswith("gateway gw1 failed in the gateways phase")
+
+
+def test_a_failed_handshake_explains_a_device_that_dropped_out_of_the_verify_phase():
+    inferred = {"phase": "verify", "msg": "dropped out during the verify phase", "inferred": True}
+    handshake = {"ok": False, "diagnosis": "untrusted_root", "hint": "install the root CA"}
+    device = {"host": "dev1", "gateway": "gw1", "failure": inferred, "handshake": handshake}
+    report = build_report("site-a", [{"host": "gw1"}], [device], [], now=NOW)
+    assert (report["devices"][0]["status"], report["devices"][0]["reason"]) == ("failed", "install the root CA")
+    assert report["devices"][0]["handshake"]["diagnosis"] == "untrusted_root"
