@@ -20,7 +20,7 @@ description:
   - Connection strings and symmetric keys never appear in results or diffs; the diff shows them masked.
   - Runs on the gateway with the Python standard library only; it needs no TOML library.
 author:
-  - edgeops.gateway maintainers
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -37,7 +37,11 @@ attributes:
     platforms: posix
     support: full
   idempotent:
+    description:
+      - When run twice with the same inputs and no change in between, the second run reports no change.
     support: full
+    details:
+      - The file is rendered deterministically; the unit tests run it four times (check, real, check, real).
 options:
   path:
     description: Where to write the configuration.

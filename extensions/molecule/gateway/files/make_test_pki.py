@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test certificates for the gateway scenario, in the collection's PKI layout.
 
 root -> intermediate -> Edge CA (per gateway, CN <gw>.ca, pathlen 0) -> server (CN/SAN = gateway)
 and device leaves (clientAuth); plus broken/server.key.pem, a key that matches no certificate.
-Usage: make_test_pki.py <pki dir> --gateway <name> ... --device <name> ...
+Usage: python3 make_test_pki.py <pki dir> --gateway <name> ... --device <name> ...
 """
 
 from __future__ import annotations
@@ -21,7 +20,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def key_pem(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def cert_pem(cert):
@@ -48,8 +49,12 @@ def issue(cn, key, issuer=None, issuer_key=None, ca=False, pathlen=None, eku=Non
         usage = dict(digital_signature=True, key_cert_sign=False, crl_sign=False, content_commitment=False)
     builder = builder.add_extension(
         x509.KeyUsage(
-            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-            decipher_only=False, **usage,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            encipher_only=False,
+            decipher_only=False,
+            **usage,
         ),
         critical=True,
     )
@@ -109,7 +114,7 @@ def main():
         write(d / "identity.key.pem", key_pem(id_key), 0o600)
         edge[gw] = (ca, ca_key)
     for spec in args.device:
-        dev, _, gw = spec.partition("=")
+        dev, _sep, gw = spec.partition("=")
         ca, ca_key = edge[gw]
         d = pki / "devices" / dev
         dev_key = new_key()
