@@ -28,7 +28,7 @@ description:
   - Files are written atomically. Certificates and chains are mode V(0644), keys and PKCS#12 files V(0600).
     Missing directories are created with mode V(0700).
 author:
-  - edgeops.gateway maintainers
+  - edgeops.gateway maintainers (@edgeops)
 requirements:
   - cryptography >= 42.0 (on the host that runs the module, normally the controller)
 extends_documentation_fragment:
@@ -43,6 +43,7 @@ attributes:
     details:
       - The diff shows certificate metadata (subject, issuer, serial, validity, SHA-256 thumbprint), never keys.
   idempotent:
+    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     platforms: posix

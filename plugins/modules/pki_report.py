@@ -16,7 +16,7 @@ description:
     (C(<name>.key.pem)), or when its issuer is missing from the directory or no longer verifies it.
   - Only reads; never changes anything.
 author:
-  - edgeops.gateway maintainers
+  - edgeops.gateway maintainers (@edgeops)
 requirements:
   - cryptography >= 42.0 (on the host that runs the module, normally the controller)
 extends_documentation_fragment:
@@ -29,6 +29,7 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     platforms: posix

@@ -53,7 +53,7 @@ def issue(plan_dir, issuer, now=NOW, **spec):
 
 
 def make_root(tmp_path, now=NOW, days=3650, key_type="ecdsa-p256", name="root-ca"):
-    result, _ = issue(
+    result, _ignored = issue(
         tmp_path,
         None,
         now,
@@ -72,14 +72,14 @@ def make_root(tmp_path, now=NOW, days=3650, key_type="ecdsa-p256", name="root-ca
 
 
 def _cert(tmp_path, days, now=NOW):
-    root, _ = make_root(tmp_path, now)
+    root, _ignored = make_root(tmp_path, now)
     wanted = _pki.Request("downstream_device", "dev1", validity_days=days)
     key = _pki.generate_key("ecdsa-p256")
     return _pki.build_certificate(wanted, key.public_key(), root.cert, root.key, now), root, key, wanted
 
 
 def test_renewal_default_window_is_the_last_third(tmp_path):
-    cert, _, _, _ = _cert(tmp_path, 90)
+    cert, _root, _key, _wanted = _cert(tmp_path, 90)
     window = _pki.parse_renew_window(None)
     # 90 days (+5 min backdate): the last third starts about 60 days in.
     assert _pki.expiry_reasons(cert, NOW + 59 * DAY, window) == []
@@ -90,7 +90,7 @@ def test_renewal_default_window_is_the_last_third(tmp_path):
 
 
 def test_renewal_window_in_days_and_percent(tmp_path):
-    cert, _, _, _ = _cert(tmp_path, 100)
+    cert, _root, _key, _wanted = _cert(tmp_path, 100)
     assert _pki.expiry_reasons(cert, NOW + 69 * DAY, _pki.parse_renew_window("30d")) == []
     assert _pki.expiry_reasons(cert, NOW + 71 * DAY, _pki.parse_renew_window("30d"))
     assert _pki.expiry_reasons(cert, NOW + 89 * DAY, _pki.parse_renew_window("10%")) == []
@@ -106,7 +106,7 @@ def test_renewal_reasons_cover_key_issuer_and_profile(tmp_path):
         "the certificate does not match its key"
     ]
     (tmp_path / "other").mkdir()
-    other_root, _ = make_root(tmp_path / "other", NOW)
+    other_root, _ignored = make_root(tmp_path / "other", NOW)
     assert "the issuer changed" in _pki.renewal_reasons(cert, NOW, window, issuer=other_root.cert)[0]
     server = _pki.Request("gateway_server", "dev1", validity_days=365)
     reasons = _pki.renewal_reasons(cert, NOW, window, wanted=server)
@@ -127,9 +127,9 @@ def test_renew_window_rejects_nonsense(value):
 
 
 def _site(tmp_path, key_type="ecdsa-p256"):
-    root, _ = make_root(tmp_path, key_type=key_type)
+    root, _ignored = make_root(tmp_path, key_type=key_type)
     gw = tmp_path / "gateways" / "gw1"
-    edge, _ = issue(
+    edge, _ignored = issue(
         tmp_path,
         root,
         profile="edge_ca",
@@ -145,7 +145,7 @@ def _site(tmp_path, key_type="ecdsa-p256"):
     edge_issuer = _pki.Issuer.from_files(
         str(gw / "edge-ca.pem"), str(gw / "edge-ca.key.pem"), chain_paths=[str(tmp_path / "root-ca.pem")]
     )
-    server, _ = issue(
+    server, _ignored = issue(
         tmp_path,
         edge_issuer,
         profile="gateway_server",
@@ -157,7 +157,7 @@ def _site(tmp_path, key_type="ecdsa-p256"):
         key_path=str(gw / "server.key.pem"),
         full_chain_path=str(gw / "server-full-chain.pem"),
     )
-    identity, _ = issue(
+    identity, _ignored = issue(
         tmp_path,
         root,
         profile="device_identity",
@@ -167,7 +167,7 @@ def _site(tmp_path, key_type="ecdsa-p256"):
         key_path=str(gw / "identity.key.pem"),
     )
     dev = tmp_path / "devices" / "dev1"
-    device, _ = issue(
+    device, _ignored = issue(
         tmp_path,
         root,
         profile="downstream_device",
@@ -300,7 +300,7 @@ def _device_spec(tmp_path, **extra):
 
 
 def test_second_plan_writes_nothing(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     first, plan = issue(tmp_path, root, **_device_spec(tmp_path))
     assert first["changed"] and plan.writes
     second, plan = issue(tmp_path, root, **_device_spec(tmp_path))
@@ -310,33 +310,33 @@ def test_second_plan_writes_nothing(tmp_path):
 
 
 def test_inside_the_renew_window_is_reissued_with_the_same_key(tmp_path):
-    root, _ = make_root(tmp_path)
-    first, _ = issue(tmp_path, root, **_device_spec(tmp_path, validity_days=90))
+    root, _ignored = make_root(tmp_path)
+    first, _ignored = issue(tmp_path, root, **_device_spec(tmp_path, validity_days=90))
     key_before = (tmp_path / "devices" / "dev1" / "device.key.pem").read_bytes()
-    outside, _ = issue(tmp_path, root, NOW + 50 * DAY, **_device_spec(tmp_path, validity_days=90))
+    outside, _ignored = issue(tmp_path, root, NOW + 50 * DAY, **_device_spec(tmp_path, validity_days=90))
     assert not outside["changed"]
     inside, plan = issue(tmp_path, root, NOW + 70 * DAY, **_device_spec(tmp_path, validity_days=90))
     assert inside["changed"] and inside["reissued"]
     assert "inside its renew window" in inside["reasons"][0]
     assert inside["serial"] != first["serial"]
     assert (tmp_path / "devices" / "dev1" / "device.key.pem").read_bytes() == key_before
-    assert [p for p, _, _ in plan.writes] == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
+    assert [w[0] for w in plan.writes] == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
 
 
 def test_replaced_key_issuer_or_name_reissues(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     issue(tmp_path, root, **_device_spec(tmp_path))
     key_path = tmp_path / "devices" / "dev1" / "device.key.pem"
     key_path.write_bytes(_pki.key_to_pem(_pki.generate_key("ecdsa-p256")))
-    result, _ = issue(tmp_path, root, **_device_spec(tmp_path))
+    result, _ignored = issue(tmp_path, root, **_device_spec(tmp_path))
     assert result["reasons"] == ["the certificate does not match its key"]
     (tmp_path / "r2").mkdir()
-    root2, _ = make_root(tmp_path / "r2")
-    result, _ = issue(tmp_path, root2, **_device_spec(tmp_path))
+    root2, _ignored = make_root(tmp_path / "r2")
+    result, _ignored = issue(tmp_path, root2, **_device_spec(tmp_path))
     assert result["reasons"][0].startswith("the issuer changed")
-    result, _ = issue(tmp_path, root2, **_device_spec(tmp_path, common_name="dev1-renamed"))
+    result, _ignored = issue(tmp_path, root2, **_device_spec(tmp_path, common_name="dev1-renamed"))
     assert result["reasons"][0].startswith("the subject changed")
-    result, _ = issue(tmp_path, root2, **_device_spec(tmp_path, common_name="dev1-renamed", key_type="rsa-2048"))
+    result, _ignored = issue(tmp_path, root2, **_device_spec(tmp_path, common_name="dev1-renamed", key_type="rsa-2048"))
     assert "the key type changed to rsa-2048" in result["reasons"]
     assert result["key_type"] == "rsa-2048"
 
@@ -357,7 +357,7 @@ def test_renewed_root_keeps_its_key_and_old_leaves_still_verify(tmp_path):
 
 
 def test_signs_a_csr_made_by_openssl(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     dev = tmp_path / "devices" / "dev1"
     dev.mkdir(parents=True)
     out = openssl(
@@ -367,7 +367,7 @@ def test_signs_a_csr_made_by_openssl(tmp_path):
     assert out.returncode == 0, out.stderr
     spec = _device_spec(tmp_path, csr_path=str(dev / "device.csr"))
     del spec["key_path"]
-    result, _ = issue(tmp_path, root, **spec)
+    result, _ignored = issue(tmp_path, root, **spec)
     assert result["changed"] and result["subject"] == "CN=dev1"
     assert not (dev / "device.key.pem").exists()
     checked = verify("-CAfile", str(tmp_path / "root-ca.pem"), str(dev / "device.pem"))
@@ -376,12 +376,12 @@ def test_signs_a_csr_made_by_openssl(tmp_path):
     cert_pub = openssl("x509", "-in", str(dev / "device.pem"), "-noout", "-pubkey").stdout
     key_pub = openssl("pkey", "-in", str(tmp_path / "device-side.key"), "-pubout").stdout
     assert cert_pub == key_pub
-    again, _ = issue(tmp_path, root, **spec)
+    again, _ignored = issue(tmp_path, root, **spec)
     assert not again["changed"]
 
 
 def test_csr_with_a_broken_signature_is_refused(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     key = _pki.generate_key("ecdsa-p256")
     other = _pki.generate_key("ecdsa-p256")
     csr = (
@@ -425,21 +425,21 @@ def _assert_guard(tmp_path, issuer, match, now=NOW, **spec):
     ],
 )
 def test_gateway_hostname_guards(tmp_path, name, match):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     spec = _device_spec(tmp_path, profile="gateway_server", common_name=name)
     _assert_guard(tmp_path, root, match, **spec)
 
 
 @pytest.mark.parametrize("other", ["gateway_hostname", "device_id"])
 def test_edge_ca_named_like_its_gateway_is_refused(tmp_path, other):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     spec = _device_spec(tmp_path, profile="edge_ca", common_name="gw1.site-a.lab")
     spec[other] = "gw1.site-a.lab"
     _assert_guard(tmp_path, root, "IoT Edge rejects this chain.*such as 'gw1.site-a.lab.ca'", **spec)
 
 
 def test_issuer_that_is_not_a_ca_is_refused(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     issue(tmp_path, root, **_device_spec(tmp_path, path=str(tmp_path / "leaf.pem"), key_path=str(tmp_path / "l.key")))
     leaf = _pki.Issuer.from_files(str(tmp_path / "leaf.pem"), str(tmp_path / "l.key"))
     _assert_guard(
@@ -448,12 +448,12 @@ def test_issuer_that_is_not_a_ca_is_refused(tmp_path):
 
 
 def test_expired_issuer_is_refused(tmp_path):
-    root, _ = make_root(tmp_path, days=10)
+    root, _ignored = make_root(tmp_path, days=10)
     _assert_guard(tmp_path, root, "expired on .*renew the CA first", NOW + 11 * DAY, **_device_spec(tmp_path))
 
 
 def test_validity_beyond_the_issuer_is_refused(tmp_path):
-    root, _ = make_root(tmp_path, days=100)
+    root, _ignored = make_root(tmp_path, days=100)
     _assert_guard(
         tmp_path, root, "after its issuer .* Ask for at most 100 days", **_device_spec(tmp_path, validity_days=365)
     )
@@ -482,7 +482,7 @@ def test_malformed_issuer_certificate_is_refused(tmp_path, content, match):
 
 
 def test_malformed_existing_key_is_refused_not_overwritten(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     dev = tmp_path / "devices" / "dev1"
     dev.mkdir(parents=True)
     (dev / "device.key.pem").write_bytes(b"garbage")
@@ -523,7 +523,7 @@ def test_edge_ca_cannot_issue_a_ca(tmp_path):
 
 
 def test_common_name_over_64_is_refused(tmp_path):
-    root, _ = make_root(tmp_path)
+    root, _ignored = make_root(tmp_path)
     _assert_guard(tmp_path, root, "X.509 allows at most 64", **_device_spec(tmp_path, common_name="d" * 65))
 
 
