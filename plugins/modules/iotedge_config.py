@@ -295,10 +295,13 @@ def main():
         module.fail_json(msg=to_native(exc))
 
     if not os.path.isdir(os.path.dirname(path)):
-        module.fail_json(
-            msg=f"directory {os.path.dirname(path)} does not exist; install aziot-edge first "
+        message = (
+            f"directory {os.path.dirname(path)} does not exist; install aziot-edge first "
             "(gateway_iotedge_install) or create it"
         )
+        if not module.check_mode:
+            module.fail_json(msg=message)
+        module.warn(message)
     current = None
     if os.path.exists(path):
         with open(path, "rb") as handle:

@@ -145,3 +145,9 @@ def test_missing_directory_says_how_to_fix(capsys, site, tmp_path):
     result = run(capsys, dict(site, path=str(tmp_path / "nodir" / "config.toml")))
     assert result["failed"]
     assert "install aziot-edge first" in result["msg"]
+
+
+def test_missing_directory_only_warns_in_check_mode(capsys, site, tmp_path):
+    result = run(capsys, dict(site, path=str(tmp_path / "nodir" / "config.toml")), check_mode=True)
+    assert result["changed"]
+    assert "install aziot-edge first" in json.dumps(result["warnings"])
