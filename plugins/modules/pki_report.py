@@ -37,9 +37,10 @@ attributes:
       - Meant to run on the controller (C(delegate_to=localhost)), where the PKI directory lives.
 options:
   path:
-    description: The site's PKI directory (the pki role's O(path) is C(edgeops_pki_dir)).
+    description: The site's PKI directory (the pki role passes C(edgeops_pki_dir)).
     type: path
     required: true
+    aliases: [pki_dir]
   renew_window:
     description:
       - The renew window the PKI uses. A percentage of a certificate's lifetime (V(20%)), a number of days
@@ -150,7 +151,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "required": True},
+            "path": {"type": "path", "required": True, "aliases": ["pki_dir"]},
             "renew_window": {"type": "str"},
         },
         supports_check_mode=True,

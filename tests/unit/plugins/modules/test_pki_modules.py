@@ -320,3 +320,9 @@ def test_pki_report_reads_only(tmp_path, capsys, root):
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
     # The encrypted root key is skipped, not an error; the root itself is reported.
     assert any(c["relative_path"] == "root-ca.pem" and not c["renew"] for c in result["certificates"])
+
+
+def test_pki_report_takes_pki_dir_as_an_alias(tmp_path, capsys, root):
+    result = run(capsys, pki_report, {"pki_dir": str(tmp_path)})
+    assert result["rc"] == 0
+    assert [c["relative_path"] for c in result["certificates"]] == ["root-ca.pem"]
