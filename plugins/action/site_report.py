@@ -119,7 +119,7 @@ class ActionModule(ActionBase):
         except ReportError as exc:
             raise AnsibleActionFail(str(exc)) from exc
 
-        dest = args["dest"]
+        dest = os.path.abspath(args["dest"])
         suffix = ".check" if mode == "check" else ""
         json_path = os.path.join(dest, f"site-report{suffix}.json")
         md_path = os.path.join(dest, f"site-report{suffix}.md")

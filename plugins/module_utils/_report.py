@@ -89,8 +89,10 @@ def _trust_entry(result):
     if not result:
         return None
     entry = {key: result[key] for key in TRUST_FIELDS if key in result}
-    if "state" not in entry:
-        entry["state"] = ((result.get("invocation") or {}).get("module_args") or {}).get("state")
+    # The wanted state is the task's; a result's own `state` may describe the anchor file instead.
+    wanted = ((result.get("invocation") or {}).get("module_args") or {}).get("state")
+    if wanted or entry.get("state") not in ("present", "absent"):
+        entry["state"] = wanted
     if result.get("failed"):
         entry["state"] = "failed"
     return entry

@@ -102,6 +102,7 @@ def test_pki_report_items_are_attached_to_their_hosts():
 def test_trust_store_result_keeps_the_state_and_fingerprint_only():
     registered = {
         "changed": True,
+        "state": "file",
         "fingerprint": "AB" * 32,
         "bundle_path": "/etc/ssl/certs/ca-certificates.crt",
         "diff": {"before": "x", "after": "y"},
