@@ -141,10 +141,11 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
     for gw in gateways:
         failure = gw.get("failure")
         result = gw.get("result") or {}
-        if failure:
-            status, reason = _failure_status(failure), failure.get("msg")
-        elif result.get("rolled_back"):
+        if result.get("rolled_back"):
+            # The gateway failed, and its previous configuration and certificates were put back.
             status, reason = "rolled_back", result.get("reason") or result.get("msg")
+        elif failure:
+            status, reason = _failure_status(failure), failure.get("msg")
         else:
             status, reason = "ok", None
         gateway_status[gw["host"]] = (status, reason)

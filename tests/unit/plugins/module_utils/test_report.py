@@ -117,10 +117,14 @@ def test_trust_store_result_keeps_the_state_and_fingerprint_only():
 
 
 def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
-    gateways = [{"host": "gw1", "result": {"rolled_back": True, "reason": "mosquitto did not start"}}]
+    failure = {"phase": "gateways", "msg": "gateways phase failed in 'Deploy': rolled back"}
+    gateways = [
+        {"host": "gw1", "failure": failure, "result": {"rolled_back": True, "reason": "mosquitto did not start"}}
+    ]
     devices = [{"host": "dev1", "gateway": "gw1"}]
     report = build_report("site-a", gateways, devices, [], now=NOW)
     assert report["gateways"][0]["status"] == "rolled_back"
+    assert report["gateways"][0]["phase"] == "gateways"
     assert report["devices"][0]["status"] == "skipped"
     assert report["devices"][0]["reason"] == "gateway gw1 is rolled_back: mosquitto did not start"
     assert report["summary"]["earliest_expiry"] is None
