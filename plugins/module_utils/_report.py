@@ -90,9 +90,9 @@ def _trust_entry(result):
         return None
     entry = {key: result[key] for key in TRUST_FIELDS if key in result}
     # The wanted state is the task's; a result's own `state` may describe the anchor file instead.
+    # ca_trust reports the anchor file's state (`file` when it is there, `absent` when not).
     wanted = ((result.get("invocation") or {}).get("module_args") or {}).get("state")
-    if wanted or entry.get("state") not in ("present", "absent"):
-        entry["state"] = wanted
+    entry["state"] = wanted or {"file": "present"}.get(entry.get("state"), entry.get("state"))
     if result.get("failed"):
         entry["state"] = "failed"
     return entry

@@ -116,6 +116,12 @@ def test_trust_store_result_keeps_the_state_and_fingerprint_only():
     }
 
 
+def test_trust_store_state_of_a_ca_trust_result_without_invocation():
+    registered = {"changed": False, "state": "file", "path": "/usr/local/share/ca-certificates/a.crt"}
+    report = build_report("site-a", [], [{"host": "dev1", "gateway": "gw1", "trust_store": registered}], [], now=NOW)
+    assert report["devices"][0]["trust_store"]["state"] == "present"
+
+
 def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
     failure = {"phase": "gateways", "msg": "gateways phase failed in 'Deploy': rolled back"}
     gateways = [
