@@ -3,9 +3,9 @@
 """Logic of the ca_trust module: put a CA certificate into the OS trust store or take it out.
 
 This file runs on target hosts (downstream devices): it uses the Python standard library only and must stay
-Python 3.8 compatible (no ``match``, no ``X | Y`` unions evaluated at runtime). Certificates are read with a
-small DER reader below (fingerprints, names, validity, basicConstraints, keyUsage); the ``openssl`` CLI is only
-used to prove the result with the system's default verification paths.
+Python 3.8 compatible (no ``match``, no ``X | Y`` unions evaluated at runtime). Certificates are read with
+the collection's DER reader in ``_x509`` (fingerprints, names, validity, basicConstraints, keyUsage); the ``openssl``
+CLI is only used to prove the result with the system's default verification paths.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ import re
 import tempfile
 from contextlib import contextmanager
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import Certificate as X509Certificate
+from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import (
+    X509Error,
+    has_private_key,
+    pem_certificate_bodies,
+)
+
 
 class TrustError(Exception):
     """A ca_trust failure; the message says what failed and how to fix it."""
@@ -28,15 +35,9 @@ class TrustError(Exception):
 # Certificates
 # --------------------------------------------------------------------------------------------------------------
 
-_PEM_CERT_RE = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
-    re.DOTALL,
-)
 _PEM_ANY_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-_PRIVATE_KEY_RE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
-_OID_BASIC_CONSTRAINTS = "2.5.29.19"
-_OID_KEY_USAGE = "2.5.29.15"
+# How ca_trust shows names: attributes in DER order, ", "-separated (its results and messages use this form).
 _NAME_OIDS = {
     "2.5.4.3": "CN",
     "2.5.4.5": "serialNumber",
@@ -50,181 +51,46 @@ _NAME_OIDS = {
 }
 
 
-def _tlv(data, pos, end=None):
-    """Read one DER TLV at ``pos``; return (tag, value_start, value_end)."""
-    if end is None:
-        end = len(data)
-    if pos + 2 > end:
-        raise ValueError("truncated DER element")
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or pos + count > end:
-            raise ValueError("unsupported DER length")
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    if pos + length > end:
-        raise ValueError("DER element runs past its container")
-    return tag, pos, pos + length
-
-
-def _children(data, start, end):
-    """Yield (tag, value_start, value_end, element_start) of the TLVs in data[start:end]."""
-    pos = start
-    while pos < end:
-        tag, vstart, vend = _tlv(data, pos, end)
-        yield tag, vstart, vend, pos
-        pos = vend
-
-
-def _decode_oid(raw):
-    if not raw:
-        raise ValueError("empty OID")
-    first = raw[0]
-    parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-    value = 0
-    for byte in raw[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(str(p) for p in parts)
-
-
-def _decode_string(tag, raw):
-    if tag == 0x1E:
-        return raw.decode("utf-16-be", "replace")
-    if tag == 0x1C:
-        return raw.decode("utf-32-be", "replace")
-    if tag == 0x14:
-        return raw.decode("latin-1")
-    return raw.decode("utf-8", "replace")
-
-
-def _decode_name(data, start, end):
-    parts = []
-    for _tag, set_start, set_end, _pos in _children(data, start, end):
-        for _tag2, atv_start, atv_end, _pos in _children(data, set_start, set_end):
-            items = list(_children(data, atv_start, atv_end))
-            if len(items) != 2 or items[0][0] != 0x06:
-                raise ValueError("malformed name attribute")
-            oid = _decode_oid(data[items[0][1] : items[0][2]])
-            value = _decode_string(items[1][0], data[items[1][1] : items[1][2]])
-            parts.append(f"{_NAME_OIDS.get(oid, oid)}={value}")
-    return ", ".join(parts)
-
-
-def _decode_time(tag, raw):
-    text = raw.decode("ascii")
-    if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ
-        year = int(text[0:2])
-        year += 1900 if year >= 50 else 2000
-        rest = text[2:]
-    elif tag == 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
-        year = int(text[0:4])
-        rest = text[4:]
-    else:
-        raise ValueError("unknown time type")
-    if not rest.endswith("Z") or len(rest) < 11:
-        raise ValueError("certificate time is not in UTC")
-    return datetime.datetime(
-        year,
-        int(rest[0:2]),
-        int(rest[2:4]),
-        int(rest[4:6]),
-        int(rest[6:8]),
-        int(rest[8:10]),
-        tzinfo=datetime.timezone.utc,  # noqa: UP017 - Python 3.8 on targets has no datetime.UTC
-    )
+def _display_name(rdns):
+    return ", ".join(f"{_NAME_OIDS.get(oid, oid)}={value}" for rdn in rdns for oid, value in rdn)
 
 
 class Certificate:
-    """The parts of one X.509 certificate that decide whether it may become a trust anchor."""
+    """The parts of one X.509 certificate that decide whether it may become a trust anchor.
+
+    The certificate is read by the collection's DER reader (``_x509``); this class is ca_trust's view of it.
+    """
 
     def __init__(self, der):
-        self.der = bytes(der)
-        self.sha256 = hashlib.sha256(self.der).hexdigest().upper()
-        self.sha1 = hashlib.sha1(self.der).hexdigest().upper()  # noqa: S324 - Windows thumbprints are SHA-1
-        self.is_ca = False
-        self.path_length = None
-        self.key_cert_sign = None  # None: no keyUsage extension
         try:
-            self._parse()
-        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            cert = X509Certificate(der)
+        except X509Error as exc:
             raise TrustError(
                 f"the data is PEM/DER-framed but not a valid X.509 certificate ({exc}). "
                 "Give the CA certificate itself, e.g. the site's root-ca.pem."
             ) from None
-
-    def _parse(self):
-        data = self.der
-        tag, start, end = _tlv(data, 0)
-        if tag != 0x30 or end != len(data):
-            raise ValueError("not a DER SEQUENCE")
-        parts = list(_children(data, start, end))
-        if len(parts) != 3 or parts[0][0] != 0x30:
-            raise ValueError("certificate must have tbsCertificate, signatureAlgorithm and signature")
-        tbs = list(_children(data, parts[0][1], parts[0][2]))
-        if tbs and tbs[0][0] == 0xA0:
-            tbs = tbs[1:]
-        if len(tbs) < 6:
-            raise ValueError("tbsCertificate is too short")
-        _serial, _alg, issuer, validity, subject, _spki = tbs[:6]
-        self.issuer_der = data[issuer[3] : issuer[2]]
-        self.subject_der = data[subject[3] : subject[2]]
-        self.issuer = _decode_name(data, issuer[1], issuer[2])
-        self.subject = _decode_name(data, subject[1], subject[2])
-        times = list(_children(data, validity[1], validity[2]))
-        if len(times) != 2:
-            raise ValueError("validity must hold notBefore and notAfter")
-        self.not_before = _decode_time(times[0][0], data[times[0][1] : times[0][2]])
-        self.not_after = _decode_time(times[1][0], data[times[1][1] : times[1][2]])
-        for tag, vstart, vend, _pos in tbs[6:]:
-            if tag == 0xA3:
-                self._parse_extensions(data, vstart, vend)
-
-    def _parse_extensions(self, data, start, end):
-        for _tag, seq_start, seq_end, _pos in _children(data, start, end):
-            for _tag2, ext_start, ext_end, _pos in _children(data, seq_start, seq_end):
-                items = list(_children(data, ext_start, ext_end))
-                oid = _decode_oid(data[items[0][1] : items[0][2]])
-                value = items[-1]
-                if value[0] != 0x04:
-                    raise ValueError("extension value is not an OCTET STRING")
-                if oid == _OID_BASIC_CONSTRAINTS:
-                    self._parse_basic_constraints(data[value[1] : value[2]])
-                elif oid == _OID_KEY_USAGE:
-                    self._parse_key_usage(data[value[1] : value[2]])
-
-    def _parse_basic_constraints(self, raw):
-        _tag, start, end = _tlv(raw, 0)
-        for tag, vstart, vend, _pos in _children(raw, start, end):
-            if tag == 0x01:
-                self.is_ca = raw[vstart:vend] != b"\x00"
-            elif tag == 0x02:
-                self.path_length = int.from_bytes(raw[vstart:vend], "big")
-
-    def _parse_key_usage(self, raw):
-        tag, start, end = _tlv(raw, 0)
-        if tag != 0x03:
-            raise ValueError("keyUsage is not a BIT STRING")
-        bits = raw[start + 1 : end]
-        self.key_cert_sign = bool(bits) and bool(bits[0] & 0x04)
+        self._cert = cert
+        self.der = cert.der
+        self.sha256 = cert.sha256
+        self.sha1 = cert.sha1
+        self.is_ca = cert.is_ca
+        self.path_length = cert.path_len
+        self.key_cert_sign = cert.key_cert_sign  # None: no keyUsage extension
+        self.issuer = _display_name(cert.issuer_rdns)
+        self.subject = _display_name(cert.subject_rdns)
+        self.not_before = cert.not_before
+        self.not_after = cert.not_after
 
     @property
     def self_issued(self):
-        return self.subject_der == self.issuer_der
+        return self._cert.self_issued_exact
 
     @property
     def can_sign_certificates(self):
-        return self.is_ca and self.key_cert_sign is not False
+        return self._cert.can_sign_certificates
 
     def pem(self):
-        body = base64.b64encode(self.der).decode("ascii")
-        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        return "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n".format("\n".join(lines))
+        return self._cert.pem()
 
     def summary(self):
         return {
@@ -246,13 +112,13 @@ def load_certificates(data, source):
     """
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    if _PRIVATE_KEY_RE.search(data):
+    if has_private_key(data):
         raise TrustError(
             f"{source} contains a PRIVATE KEY. A trust store takes only the CA certificate: give the certificate file "
             "(e.g. root-ca.pem, not root-ca.key.pem). The key was not written anywhere; if it left its safe place "
             "by mistake, treat it as exposed."
         )
-    blocks = _PEM_CERT_RE.findall(data)
+    blocks = pem_certificate_bodies(data)
     if blocks:
         certs = []
         for block in blocks:
@@ -497,7 +363,7 @@ def bundle_fingerprints(path):
     except OSError:
         return set()
     result = set()
-    for block in _PEM_CERT_RE.findall(data):
+    for block in pem_certificate_bodies(data):
         try:
             der = base64.b64decode(b"".join(block.split()))
         except (binascii.Error, ValueError):

@@ -2,9 +2,10 @@
 """A small, strict DER reader for X.509 certificates (standard library only).
 
 It runs on downstream devices, where the ``cryptography`` package is not installed, and
-reads what the handshake diagnosis needs: names, validity, subjectAltName,
-basicConstraints, subject/authority key identifiers and the SHA-256 thumbprint. It never
-checks signatures: that is OpenSSL's job during the handshake.
+reads what the handshake diagnosis (``_tls``) and the trust store module (``_trust``) need:
+names, validity, subjectAltName, basicConstraints, keyUsage (keyCertSign),
+subject/authority key identifiers and the SHA-256 / SHA-1 thumbprints. It never checks
+signatures: that is OpenSSL's job during the handshake and ``openssl verify``'s in ca_trust.
 
 Python 3.8+ syntax only (this file is shipped to targets).
 """
@@ -21,9 +22,10 @@ import re
 UTC = datetime.timezone.utc  # noqa: UP017 - datetime.UTC is Python 3.11+, targets run 3.8+
 
 _PEM_RE = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.*?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
     re.DOTALL,
 )
+_PRIVATE_KEY_RE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 # Short names of the attributes seen in certificate names (RFC 4514 plus the usual extras).
 _ATTR_NAMES = {
@@ -44,6 +46,7 @@ _ATTR_NAMES = {
 
 _OID_SAN = "2.5.29.17"
 _OID_BASIC_CONSTRAINTS = "2.5.29.19"
+_OID_KEY_USAGE = "2.5.29.15"
 _OID_SKI = "2.5.29.14"
 _OID_AKI = "2.5.29.35"
 
@@ -119,7 +122,7 @@ def _time(tag, raw):
         rest = text[4:14]
     else:
         raise X509Error(f"invalid certificate time {text!r}")
-    if not text.endswith("Z") or not rest.isdigit() or year < 0:
+    if not text.endswith("Z") or not text[:-1].isdigit() or not rest.isdigit() or year < 0:
         raise X509Error(f"invalid certificate time {text!r}")
     try:
         return datetime.datetime(
@@ -147,7 +150,10 @@ def _escape_rfc4514(value):
 
 
 def _name(data, start, end):
-    """Return ``(rfc4514_string, comparison_key)`` for a Name."""
+    """Return ``(rfc4514_string, comparison_key, rdns)`` for a Name.
+
+    ``rdns`` is the Name as read: a tuple of RDNs in DER order, each a tuple of ``(oid, value)``.
+    """
     rdns = []
     for _tag, sstart, send in _children(data, start, end):  # SET per RDN
         attrs = []
@@ -158,14 +164,14 @@ def _name(data, start, end):
             oid = _oid(data[parts[0][1] : parts[0][2]])
             vtag, vstart, vend = parts[1]
             attrs.append((oid, _string(vtag, data[vstart:vend])))
-        rdns.append(attrs)
+        rdns.append(tuple(attrs))
     text = ",".join(
         "+".join(f"{_ATTR_NAMES.get(oid, oid)}={_escape_rfc4514(value)}" for oid, value in rdn)
         for rdn in reversed(rdns)
     )
     # OpenSSL compares names canonically: case-insensitive, inner whitespace collapsed.
     key = tuple(tuple(sorted((oid, " ".join(value.split()).casefold()) for oid, value in rdn)) for rdn in rdns)
-    return text, key
+    return text, key, tuple(rdns)
 
 
 def _format_ip(raw):
@@ -186,9 +192,20 @@ class Certificate:
         self.san_ip = []
         self.is_ca = False
         self.path_len = None
+        self.key_cert_sign = None  # None: no keyUsage extension
         self.ski = None
         self.aki = None
-        self._parse()
+        try:
+            self._parse()
+        except X509Error:
+            raise
+        except (IndexError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise X509Error(f"malformed certificate ({exc})") from exc
+
+    @property
+    def sha1(self):
+        """SHA-1 thumbprint (Windows certificate stores name certificates by it)."""
+        return hashlib.sha1(self.der).hexdigest().upper()  # noqa: S324 - a thumbprint, not a security decision
 
     def _parse(self):
         data = self.der
@@ -200,12 +217,14 @@ class Certificate:
             raise X509Error("not a DER certificate (tbsCertificate, algorithm, signature expected)")
         tbs = list(_children(data, elements[0][1], elements[0][2]))
         index = 1 if tbs and tbs[0][0] == 0xA0 else 0  # optional [0] version
-        try:
-            _serial, _sigalg, issuer, validity, subject = tbs[index : index + 5]
-        except ValueError as exc:
-            raise X509Error("truncated tbsCertificate") from exc
-        self.issuer, self.issuer_key = _name(data, issuer[1], issuer[2])
-        self.subject, self.subject_key = _name(data, subject[1], subject[2])
+        if len(tbs) < index + 6:
+            raise X509Error("truncated tbsCertificate")
+        _serial, sigalg, issuer, validity, subject, _spki = tbs[index : index + 6]
+        # The elements of a SEQUENCE are contiguous: each Name's TLV starts where the element before it ends.
+        self.issuer_der = data[sigalg[2] : issuer[2]]
+        self.subject_der = data[validity[2] : subject[2]]
+        self.issuer, self.issuer_key, self.issuer_rdns = _name(data, issuer[1], issuer[2])
+        self.subject, self.subject_key, self.subject_rdns = _name(data, subject[1], subject[2])
         times = list(_children(data, validity[1], validity[2]))
         if len(times) != 2:
             raise X509Error("invalid validity")
@@ -214,14 +233,19 @@ class Certificate:
         for tag, estart, eend in tbs[index + 6 :]:
             if tag == 0xA3:  # [3] extensions
                 seq = list(_children(data, estart, eend))
-                if seq and seq[0][0] == 0x30:
-                    for _t, xstart, xend in _children(data, seq[0][1], seq[0][2]):
-                        self._extension(data, xstart, xend)
+                if len(seq) != 1 or seq[0][0] != 0x30:
+                    raise X509Error("extensions must be one SEQUENCE")
+                for _t, xstart, xend in _children(data, seq[0][1], seq[0][2]):
+                    self._extension(data, xstart, xend)
 
     def _extension(self, data, start, end):
         parts = list(_children(data, start, end))
+        if len(parts) < 2 or parts[0][0] != 0x06:
+            raise X509Error("invalid extension")
         oid = _oid(data[parts[0][1] : parts[0][2]])
-        _tag, vstart, vend = parts[-1]  # extnValue OCTET STRING (critical BOOLEAN may sit between)
+        vtag, vstart, vend = parts[-1]  # extnValue OCTET STRING (critical BOOLEAN may sit between)
+        if vtag != 0x04:
+            raise X509Error("extension value is not an OCTET STRING")
         if oid == _OID_SAN:
             _t, sstart, send = _tlv(data, vstart, vend)
             for gtag, gstart, gend in _children(data, sstart, send):
@@ -236,6 +260,12 @@ class Certificate:
                     self.is_ca = data[bstart:bend] != b"\x00"
                 elif btag == 0x02:
                     self.path_len = int.from_bytes(data[bstart:bend], "big")
+        elif oid == _OID_KEY_USAGE:
+            ktag, kstart, kend = _tlv(data, vstart, vend)
+            if ktag != 0x03:
+                raise X509Error("keyUsage is not a BIT STRING")
+            bits = data[kstart + 1 : kend]  # first byte: count of unused bits
+            self.key_cert_sign = bool(bits) and bool(bits[0] & 0x04)  # bit 5, keyCertSign
         elif oid == _OID_SKI:
             _t, kstart, kend = _tlv(data, vstart, vend)
             self.ski = binascii.hexlify(data[kstart:kend]).decode("ascii").upper()
@@ -257,6 +287,16 @@ class Certificate:
         """
         return self.self_issued and (self.aki is None or self.ski is None or self.aki == self.ski)
 
+    @property
+    def self_issued_exact(self):
+        """Subject and issuer Name are the same bytes (stricter than OpenSSL's canonical comparison)."""
+        return self.subject_der == self.issuer_der
+
+    @property
+    def can_sign_certificates(self):
+        """basicConstraints CA:TRUE and, when keyUsage is present, keyCertSign."""
+        return self.is_ca and self.key_cert_sign is not False
+
     def issued(self, child):
         """True when this certificate's name (and key id, when both are known) is ``child``'s issuer."""
         if self.subject_key != child.issuer_key:
@@ -265,6 +305,11 @@ class Certificate:
 
     def days_left(self, now):
         return (self.not_after - now).total_seconds() / 86400.0
+
+    def pem(self):
+        body = base64.b64encode(self.der).decode("ascii")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n".format("\n".join(lines))
 
     def to_dict(self):
         return {
@@ -278,10 +323,20 @@ class Certificate:
         }
 
 
+def has_private_key(data):
+    """True when ``data`` (bytes) holds a PEM private key block of any kind."""
+    return _PRIVATE_KEY_RE.search(data) is not None
+
+
+def pem_certificate_bodies(data):
+    """The base64 bodies (bytes, whitespace included) of the CERTIFICATE blocks of ``data``, in file order."""
+    return _PEM_RE.findall(data)
+
+
 def certificates_from_pem(data):
     """Return the certificates of a PEM bundle (bytes), in file order."""
     found = []
-    for block in _PEM_RE.findall(data):
+    for block in pem_certificate_bodies(data):
         try:
             der = base64.b64decode(b"".join(block.split()), validate=True)
         except (binascii.Error, ValueError) as exc:

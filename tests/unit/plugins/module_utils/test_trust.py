@@ -423,7 +423,7 @@ def test_os_store_environment_restores_variables(monkeypatch):
 # Target-side code must run on the Python of older devices
 # ---------------------------------------------------------------------------------------------------------------
 
-TARGET_FILES = ("plugins/module_utils/_trust.py", "plugins/modules/ca_trust.py")
+TARGET_FILES = ("plugins/module_utils/_trust.py", "plugins/modules/ca_trust.py", "plugins/module_utils/_x509.py")
 COLLECTION = Path(_trust.__file__).resolve().parents[2]
 
 
@@ -456,10 +456,15 @@ def test_module_utils_runs_on_python_38_when_available(tmp_path, root):
         pytest.skip("no Python 3.8 interpreter on this machine")
     python = working[0]
     (tmp_path / "root.pem").write_bytes(root.pem)
+    # _trust imports _x509 by its collection path, as Ansible ships them: give Python 3.8 that package tree.
+    namespace = tmp_path / "collections" / "ansible_collections" / "edgeops"
+    namespace.mkdir(parents=True)
+    (namespace / "gateway").symlink_to(COLLECTION, target_is_directory=True)
     script = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('_trust', {str(COLLECTION / TARGET_FILES[0])!r})\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(tmp_path / 'collections')!r})\n"
+        "import ansible_collections.edgeops.gateway.plugins.module_utils._trust as m\n"
+        f"assert os.path.realpath(m.__file__) == {str(COLLECTION / TARGET_FILES[0])!r}, m.__file__\n"
         f"c = m.load_certificates(open({str(tmp_path / 'root.pem')!r}, 'rb').read(), 'root')[0]\n"
         "print(sys.version_info[:2], c.sha256, m.check_anchor(c, False))\n"
     )

@@ -20,6 +20,8 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import (
     Certificate,
     X509Error,
     certificates_from_pem,
+    has_private_key,
+    pem_certificate_bodies,
 )
 
 DER = serialization.Encoding.DER
@@ -139,3 +141,89 @@ def test_garbage_is_refused(der):
 def test_bad_base64_in_pem_is_refused():
     with pytest.raises(X509Error):
         certificates_from_pem(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the trust store module (ca_trust, via _trust) reads with this reader
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _with_key_usage(made, key_cert_sign):
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(made.cert.subject)
+        .issuer_name(made.cert.subject)
+        .public_key(made.key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(made.key, hashes.SHA256())
+    )
+
+
+def test_key_usage_thumbprints_names_and_pem_match_cryptography():
+    made = issue("Trust Root CA", ca=True)
+    without = Certificate(made.cert.public_bytes(DER))
+    assert without.key_cert_sign is True
+    assert without.can_sign_certificates
+    assert without.sha1 == made.cert.fingerprint(hashes.SHA1()).hex().upper()
+    assert without.subject_der == made.cert.subject.public_bytes() == without.issuer_der
+    assert without.self_issued_exact
+    assert without.subject_rdns == (((NameOID.COMMON_NAME.dotted_string, "Trust Root CA"),),)
+    assert x509.load_pem_x509_certificate(without.pem().encode()) == made.cert
+    for wanted in (True, False):
+        ref = _with_key_usage(made, wanted)
+        ours = Certificate(ref.public_bytes(DER))
+        assert ours.key_cert_sign is wanted
+        assert ours.can_sign_certificates is wanted
+    leaf = Certificate(issue("leaf.lab", made).cert.public_bytes(DER))
+    assert leaf.key_cert_sign is None  # no keyUsage extension
+    assert not leaf.can_sign_certificates
+    assert not leaf.self_issued_exact
+    assert leaf.issuer_der == without.subject_der
+
+
+def test_extension_value_must_be_an_octet_string():
+    der = bytearray(issue("Root", ca=True).cert.public_bytes(DER))
+    # basicConstraints: OID 2.5.29.19, [critical BOOLEAN,] then the OCTET STRING (0x04) holding the value.
+    oid = bytes.fromhex("0603551d13")
+    at = der.index(oid) + len(oid)
+    at += 3 if der[at] == 0x01 else 0
+    assert der[at] == 0x04
+    der[at] = 0x03
+    with pytest.raises(X509Error, match="OCTET STRING"):
+        Certificate(bytes(der))
+
+
+def test_malformed_inner_structure_is_an_x509_error():
+    der = bytearray(issue("Root", ca=True).cert.public_bytes(DER))
+    oid = bytes.fromhex("0603551d13")
+    at = der.index(oid)
+    # Turn the extension's OID tag into a NULL: the reader must refuse it as X509Error, never IndexError.
+    der[at] = 0x05
+    with pytest.raises(X509Error):
+        Certificate(bytes(der))
+
+
+def test_private_keys_and_pem_bodies_are_found():
+    made = issue("Root", ca=True)
+    assert has_private_key(made.key_pem)
+    assert has_private_key(b"x\n-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")
+    assert not has_private_key(made.pem)
+    bodies = pem_certificate_bodies(made.pem + b"junk\n" + made.pem)
+    assert len(bodies) == 2
+    assert bodies[0] == bodies[1]
+    assert pem_certificate_bodies(b"-----BEGIN CERTIFICATE----------END CERTIFICATE-----") == [b""]
