@@ -38,6 +38,10 @@ class Cert:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
     @property
+    def der(self):
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
     def key_pem(self):
         return self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -46,6 +50,10 @@ class Cert:
     @property
     def sha256(self):
         return self.cert.fingerprint(hashes.SHA256()).hex().upper()
+
+    @property
+    def sha1(self):
+        return self.cert.fingerprint(hashes.SHA1()).hex().upper()
 
 
 def issue(

@@ -8,47 +8,17 @@ re-run it.
 
 from __future__ import annotations
 
-import datetime
 import os
 import stat
 import textwrap
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-UTC = datetime.UTC
-NOW = datetime.datetime.now(UTC)
-DAY = datetime.timedelta(days=1)
-
-
-class Made:
-    def __init__(self, cert, key):
-        self.cert = cert
-        self.key = key
-
-    @property
-    def pem(self):
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def der(self):
-        return self.cert.public_bytes(serialization.Encoding.DER)
-
-    @property
-    def key_pem(self):
-        return self.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-
-    @property
-    def sha256(self):
-        return self.cert.fingerprint(hashes.SHA256()).hex().upper()
-
-    @property
-    def sha1(self):
-        return self.cert.fingerprint(hashes.SHA1()).hex().upper()
+# One certificate holder and one clock for both labs.
+from tls_lab import DAY, NOW, Cert
 
 
 def make_cert(
@@ -95,7 +65,7 @@ def make_cert(
         ),
         critical=True,
     )
-    return Made(builder.sign(signer_key, hashes.SHA256()), key)
+    return Cert(builder.sign(signer_key, hashes.SHA256()), key)
 
 
 def fake_update_command(directory, anchor_dir, bundle, base_bundle=b""):
