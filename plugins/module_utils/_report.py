@@ -260,7 +260,7 @@ def _cell(value):
 
 
 def _table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
     return lines
 
