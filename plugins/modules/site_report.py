@@ -22,7 +22,6 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-  - ansible.builtin.action_common_attributes.files
 attributes:
   check_mode:
     support: full
@@ -38,14 +37,18 @@ attributes:
   bypass_host_loop:
     support: none
   safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
+    details: Each report file is written to a temporary file in O(dest) and renamed over the old one.
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - The report is an output of the rollout, not state of the site, so the task always returns
         RV(ignore:changed=false). RV(report_changed) tells whether the content differs from the previous
         report, ignoring the timestamp and values that move with time (days left, handshake timings).
   vault:
+    description: Can automatically decrypt Ansible vaulted files.
     support: none
 options:
   dest:
