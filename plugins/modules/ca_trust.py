@@ -40,6 +40,7 @@ author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
   - ansible.builtin.action_common_attributes.flow
   - edgeops.gateway.ca_trust
 attributes:
@@ -61,7 +62,6 @@ attributes:
       - The diff lists the anchor files (Linux) or store entries (Windows) concerned, with their fingerprints and
         subjects, before and after. It never contains key material.
   idempotent:
-    description: Whether a second run with the same input changes nothing.
     support: full
     details:
       - A second run with the same input changes nothing and does not run the update command.

@@ -23,6 +23,7 @@ author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
 attributes:
   check_mode:
     support: full
@@ -37,8 +38,6 @@ attributes:
     platforms: posix
     support: full
   idempotent:
-    description:
-      - When run twice with the same inputs and no change in between, the second run reports no change.
     support: full
     details:
       - The file is rendered deterministically; the unit tests run it four times (check, real, check, real).

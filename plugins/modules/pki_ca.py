@@ -29,6 +29,7 @@ requirements:
   - cryptography >= 42.0 (on the host that runs the module, normally the controller)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
 attributes:
   check_mode:
     support: full
@@ -39,7 +40,6 @@ attributes:
     details:
       - The diff shows certificate metadata (subject, issuer, serial, validity, SHA-256 thumbprint), never keys.
   idempotent:
-    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     platforms: posix

@@ -21,6 +21,7 @@ requirements:
   - cryptography >= 42.0 (on the host that runs the module, normally the controller)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
 attributes:
   check_mode:
     support: full
@@ -29,7 +30,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     platforms: posix

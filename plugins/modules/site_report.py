@@ -21,6 +21,7 @@ description:
     dry run never overwrites the report of a real run.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
@@ -41,7 +42,6 @@ attributes:
     support: full
     details: Each report file is written to a temporary file in O(dest) and renamed over the old one.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - The report is an output of the rollout, not state of the site, so the task always returns

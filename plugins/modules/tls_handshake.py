@@ -38,6 +38,7 @@ author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
 attributes:
   check_mode:
     support: full
@@ -48,8 +49,6 @@ attributes:
     details:
       - The module changes nothing; there is nothing to diff.
   idempotent:
-    description:
-      - When run twice with the same inputs and no change in between, the module reports the same result.
     support: full
     details:
       - The result is always C(changed=false).

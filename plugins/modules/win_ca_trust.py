@@ -29,6 +29,7 @@ author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
   - ansible.builtin.action_common_attributes.flow
   - edgeops.gateway.ca_trust
 attributes:
@@ -49,7 +50,6 @@ attributes:
     details:
       - The diff lists the store entries concerned (thumbprint, SHA-256 fingerprint, subject) before and after.
   idempotent:
-    description: Whether a second run with the same input changes nothing.
     support: full
   platform:
     support: full
