@@ -19,12 +19,13 @@ import re
 import tempfile
 from contextlib import contextmanager
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import Certificate as X509Certificate
 from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import (
+    ATTRIBUTE_NAMES,
     X509Error,
     has_private_key,
     pem_certificate_bodies,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import Certificate as X509Certificate
 
 
 class TrustError(Exception):
@@ -37,22 +38,10 @@ class TrustError(Exception):
 
 _PEM_ANY_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
-# How ca_trust shows names: attributes in DER order, ", "-separated (its results and messages use this form).
-_NAME_OIDS = {
-    "2.5.4.3": "CN",
-    "2.5.4.5": "serialNumber",
-    "2.5.4.6": "C",
-    "2.5.4.7": "L",
-    "2.5.4.8": "ST",
-    "2.5.4.10": "O",
-    "2.5.4.11": "OU",
-    "1.2.840.113549.1.9.1": "emailAddress",
-    "0.9.2342.19200300.100.1.25": "DC",
-}
-
 
 def _display_name(rdns):
-    return ", ".join(f"{_NAME_OIDS.get(oid, oid)}={value}" for rdn in rdns for oid, value in rdn)
+    """How ca_trust shows names: attributes in DER order, ", "-separated (its results and messages use this form)."""
+    return ", ".join(f"{ATTRIBUTE_NAMES.get(oid, oid)}={value}" for rdn in rdns for oid, value in rdn)
 
 
 class Certificate:

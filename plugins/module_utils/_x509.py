@@ -27,8 +27,9 @@ _PEM_RE = re.compile(
 )
 _PRIVATE_KEY_RE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
-# Short names of the attributes seen in certificate names (RFC 4514 plus the usual extras).
-_ATTR_NAMES = {
+# Short names of the attributes seen in certificate names (RFC 4514 plus the usual extras); ca_trust's
+# display names use them too.
+ATTRIBUTE_NAMES = {
     "2.5.4.3": "CN",
     "2.5.4.5": "serialNumber",
     "2.5.4.6": "C",
@@ -166,7 +167,7 @@ def _name(data, start, end):
             attrs.append((oid, _string(vtag, data[vstart:vend])))
         rdns.append(tuple(attrs))
     text = ",".join(
-        "+".join(f"{_ATTR_NAMES.get(oid, oid)}={_escape_rfc4514(value)}" for oid, value in rdn)
+        "+".join(f"{ATTRIBUTE_NAMES.get(oid, oid)}={_escape_rfc4514(value)}" for oid, value in rdn)
         for rdn in reversed(rdns)
     )
     # OpenSSL compares names canonically: case-insensitive, inner whitespace collapsed.
