@@ -30,6 +30,8 @@ _NODE_W = 118
 _NODE_H = 46
 _GAP_X = 12
 _GAP_Y = 30
+# The expiry timeline stacks close markers in at most this many lanes.
+_MAX_LANES = 16
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;color:#212121}
@@ -160,7 +162,14 @@ def topology_svg(report):
         gx = (width - _NODE_W) / 2
         if gateway is not None:
             parts.append(
-                _node(gx, y, "gateway", gateway["host"], gateway["status"], gateway.get("reason") if gateway["status"] != "ok" else None)
+                _node(
+                    gx,
+                    y,
+                    "gateway",
+                    gateway["host"],
+                    gateway["status"],
+                    gateway.get("reason") if gateway["status"] != "ok" else None,
+                )
             )
         top = y + _NODE_H + _GAP_Y
         for index, device in enumerate(devices):
@@ -239,13 +248,18 @@ def timeline_svg(report):
                 lanes[index] = x
                 break
         else:
-            lanes.append(x)
-            index = len(lanes) - 1
+            if len(lanes) < _MAX_LANES:
+                lanes.append(x)
+                index = len(lanes) - 1
+            else:
+                # A large site renews in waves: past this many lanes markers overlap, and the table lists each.
+                index = min(range(len(lanes)), key=lambda i: lanes[i])
+                lanes[index] = x
         y = 30 + index * lane
         title = f"{owner} {cert.get('name')}: expires {cert.get('not_after')} ({cert.get('days_left')} days)"
         parts.append(
-            f'<circle class="expiry" data-owner="{_e(owner)}" data-name="{_e(cert.get("name"))}" cx="{x:.1f}" '
-            f'cy="{y}" r="5" fill="{_expiry_colour(cert.get("days_left"))}"><title>{_e(title)}</title></circle>'
+            f'<circle class="expiry" data-owner="{_e(owner)}" data-name="{_e(cert.get("name"))}" '
+            f'data-days-left="{_e(cert.get("days_left"))}" cx="{x:.1f}" cy="{y}" r="5" fill="{_expiry_colour(cert.get("days_left"))}"><title>{_e(title)}</title></circle>'
         )
     height = 30 + len(lanes) * lane + 30
     axis_y = height - 22
@@ -384,7 +398,12 @@ def render_fleet_html(reports, links=None):
         totals["sites"] += 1
         for key in ("devices_total", "devices_ok", "gateways_total", "gateways_ok"):
             totals[key] += summary.get(key) or 0
-        status = report.get("status") or ("ok" if summary.get("devices_ok") == summary.get("devices_total") and summary.get("gateways_ok") == summary.get("gateways_total") else "failed")
+        status = report.get("status") or (
+            "ok"
+            if summary.get("devices_ok") == summary.get("devices_total")
+            and summary.get("gateways_ok") == summary.get("gateways_total")
+            else "failed"
+        )
         earliest = summary.get("earliest_expiry") or {}
         site = report["site"]
         name = f'<a href="{_e(links[site])}">{_e(site)}</a>' if site in links else _e(site)
