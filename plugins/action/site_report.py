@@ -16,6 +16,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
     comparable,
     render_markdown,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._report_html import render_site_html
 
 ARGUMENT_SPEC = {
     "dest": {"type": "path", "required": True},
@@ -123,11 +124,13 @@ class ActionModule(ActionBase):
         suffix = ".check" if mode == "check" else ""
         json_path = os.path.join(dest, f"site-report{suffix}.json")
         md_path = os.path.join(dest, f"site-report{suffix}.md")
+        html_path = os.path.join(dest, f"site-report{suffix}.html")
         previous = _read_json(json_path)
         try:
             os.makedirs(dest, mode=0o750, exist_ok=True)
             _write_atomic(json_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
             _write_atomic(md_path, render_markdown(report))
+            _write_atomic(html_path, render_site_html(report))
         except OSError as exc:
             raise AnsibleActionFail(
                 f"cannot write the site report to {dest}: {exc}; make the directory writable or set dest"
@@ -137,6 +140,7 @@ class ActionModule(ActionBase):
             changed=False,
             json_path=json_path,
             markdown_path=md_path,
+            html_path=html_path,
             summary=report["summary"],
             report_changed=previous is None or comparable(previous) != comparable(report),
             msg=f"site {site}: {report['summary']['line']}",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: site_report
-short_description: Write the per-site rollout report (JSON and Markdown)
+short_description: Write the per-site rollout report (JSON, Markdown and an HTML page)
 version_added: 0.1.0
 description:
   - Collects what the rollout recorded about every gateway and device of a site and writes a
-    machine-readable JSON report and a Markdown report for a person into O(dest).
+    machine-readable JSON report, a Markdown report and a self-contained HTML page for a person into O(dest).
   - Per gateway and per device the report lists the status (V(ok), V(failed), V(unreachable),
     V(rolled_back), V(skipped), V(not_checked)) with the phase and reason of a failure, the trust-store
     state, the handshake result with its diagnosis, and the certificates with subjects, thumbprints
@@ -122,6 +122,13 @@ markdown_path:
   returned: success
   type: str
   sample: /srv/rollouts/reports/site-a/site-report.md
+html_path:
+  description:
+    - Path of the HTML page: the site's topology coloured by status (failing hosts with their diagnosis), an
+      expiry timeline of every certificate and sortable tables; self-contained, it needs no network to view.
+  returned: success
+  type: str
+  sample: /srv/rollouts/reports/site-a/site-report.html
 summary:
   description: Counts and the earliest expiry, as in the report.
   returned: success
