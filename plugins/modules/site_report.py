@@ -124,7 +124,7 @@ markdown_path:
   sample: /srv/rollouts/reports/site-a/site-report.md
 html_path:
   description:
-    - Path of the HTML page: the site's topology coloured by status (failing hosts with their diagnosis), an
+    - Path of the HTML page, which shows the site topology coloured by status (failing hosts with their diagnosis), an
       expiry timeline of every certificate and sortable tables; self-contained, it needs no network to view.
   returned: success
   type: str
