@@ -12,7 +12,8 @@ import datetime
 import hashlib
 import os
 import re
-import tempfile
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan
 
 try:
     from cryptography import x509
@@ -30,7 +31,14 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
 
 
 class PKIError(Exception):
-    """A request the PKI cannot fulfil; the message says what failed and how to fix it."""
+    """A request the PKI cannot fulfil; the message says what failed and how to fix it.
+
+    ``changed`` is true when files were written before the failure.
+    """
+
+    def __init__(self, message, changed=False):
+        super().__init__(message)
+        self.changed = changed
 
 
 KEY_TYPES = ("ecdsa-p256", "rsa-2048", "rsa-3072", "rsa-4096")
@@ -633,91 +641,36 @@ def pkcs12_matches(data, passphrase, key, cert, cas):
     return [c.certificate for c in loaded.additional_certs] == list(cas)
 
 
-def mode_of(path):
+def plan_write(plan, path, content, mode, what, order):
+    """Record one file in the ``WritePlan``; its refusals become the PKI's own error."""
     try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        return None
+        return plan.write(path, content, mode, what=what, order=order)
+    except WriteError as exc:
+        raise PKIError(str(exc)) from None
 
 
-def make_private_dirs(path):
-    """Create ``path`` and any missing parent as 0700 (``os.makedirs`` would give parents the umask's mode)."""
-    missing = []
-    current = os.path.abspath(path)
-    while not os.path.isdir(current):
-        missing.append(current)
-        current = os.path.dirname(current)
-    for directory in reversed(missing):
-        os.mkdir(directory, 0o700)
-        os.chmod(directory, 0o700)
-
-
-def write_file(module, path, content, mode):
-    """Write ``content`` atomically with ``mode``, owned by the user running the controller."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".edgeops-pki-", dir=directory)
+def plan_claim(plan, path, what):
+    if not path:
+        raise PKIError(f"{what}: a path is empty; give the file's path")
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        module.atomic_move(tmp, path, keep_dest_attrs=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, mode)
+        plan.claim(path, what)
+    except WriteError as exc:
+        raise PKIError(str(exc)) from None
 
 
-class FilePlan:
-    """Everything one task will change, computed before anything is written.
+def apply_plan(plan, check_mode):
+    """Check every target, then write (nothing in check mode); a failure keeps ``changed``."""
+    try:
+        plan.apply(check_mode=check_mode)
+    except WriteError as exc:
+        raise PKIError(str(exc), changed=exc.changed) from None
 
-    ``writes`` are (path, bytes, mode), ``chmods`` fix modes of unchanged files, ``dirs`` are
-    directories to create or tighten to 0700. ``apply`` does nothing in check mode.
-    """
 
-    def __init__(self):
-        self.writes = []
-        self.chmods = []
-        self.dirs = []
-        self._paths = set()
-
-    def claim(self, path, what):
-        real = os.path.abspath(path)
-        if real in self._paths:
-            raise PKIError(f"{what}: the path '{path}' is used twice in one task; give every file its own path")
-        self._paths.add(real)
-
-    def want_dir(self, path):
-        """Missing directories are created 0700; existing ones are left as they are."""
-        if path in self.dirs or os.path.isdir(path):
-            return False
-        self.dirs.append(path)
-        return True
-
-    def want(self, path, content, mode, existing):
-        changed = self.want_dir(os.path.dirname(os.path.abspath(path)))
-        if existing != content:
-            self.writes.append((path, content, mode))
-            return True
-        if mode_of(path) != mode:
-            self.chmods.append((path, mode))
-            return True
-        return changed
-
-    def want_mode(self, path, mode):
-        if mode_of(path) != mode:
-            self.chmods.append((path, mode))
-            return True
-        return False
-
-    def apply(self, module):
-        if module.check_mode:
-            return
-        for directory in self.dirs:
-            make_private_dirs(directory)
-        for path, content, mode in self.writes:
-            write_file(module, path, content, mode)
-        for path, mode in self.chmods:
-            os.chmod(path, mode)
+# Write order: every key before the certificate that needs it, the certificate before the files
+# made from it, so a run killed or refused halfway never leaves a certificate without its key.
+ORDER_KEY = 0
+ORDER_CERT = 1
+ORDER_DERIVED = 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -757,7 +710,7 @@ def plan_issue(spec, issuer, now, plan):
     csr_path = spec.get("csr_path")
     key_path = spec.get("key_path")
     passphrase = spec.get("key_passphrase")
-    plan.claim(path, label)
+    plan_claim(plan, path, label)
     reasons = []
     new_key = None
     key = None
@@ -772,7 +725,7 @@ def plan_issue(spec, issuer, now, plan):
     else:
         if not key_path:
             raise PKIError(f"{label}: give key_path (or csr_path when the device keeps its own key)")
-        plan.claim(key_path, label)
+        plan_claim(plan, key_path, label)
         key_bytes = read_optional(key_path)
         if key_bytes is not None:
             key = load_private_key(
@@ -811,20 +764,21 @@ def plan_issue(spec, issuer, now, plan):
         signer_key = issuer.key if issuer else key
         cert = build_certificate(wanted, public_key, signer_cert, signer_key, now)
     pem = cert_to_pem(cert)
-    changed = plan.want(path, pem, 0o644, cert_bytes)
-
+    changed = False
     if new_key is not None:
-        plan.want(key_path, key_to_pem(new_key, passphrase), 0o600, None)
-        changed = True
+        changed = plan_write(plan, key_path, key_to_pem(new_key, passphrase), 0o600, f"the key of {label}", ORDER_KEY)
     elif key_path and not csr_path:
-        changed = plan.want_mode(key_path, 0o600) or changed
+        changed = plan_write(plan, key_path, key_bytes, 0o600, f"the key of {label}", ORDER_KEY)
+    changed = plan_write(plan, path, pem, 0o644, label, ORDER_CERT) or changed
 
     chain = issuer.chain_certs(spec.get("full_chain_include_root", False)) if issuer else []
     full_chain_path = spec.get("full_chain_path")
     if full_chain_path:
-        plan.claim(full_chain_path, label)
+        plan_claim(plan, full_chain_path, label)
         content = b"".join(cert_to_pem(c) for c in [cert, *chain])
-        changed = plan.want(full_chain_path, content, 0o644, read_optional(full_chain_path)) or changed
+        changed = (
+            plan_write(plan, full_chain_path, content, 0o644, f"the full chain of {label}", ORDER_DERIVED) or changed
+        )
 
     pkcs12_path = spec.get("pkcs12_path")
     if pkcs12_path:
@@ -833,14 +787,17 @@ def plan_issue(spec, issuer, now, plan):
                 f"{label}: a PKCS#12 file needs the private key, which stays on the device when csr_path is used; "
                 "drop pkcs12_path or let the controller generate the key"
             )
-        plan.claim(pkcs12_path, label)
+        plan_claim(plan, pkcs12_path, label)
         p12_pass = spec.get("pkcs12_passphrase") or ""
         existing_p12 = read_optional(pkcs12_path)
         if existing_p12 is None or reasons or not pkcs12_matches(existing_p12, p12_pass, key, cert, chain):
-            plan.want(pkcs12_path, pkcs12_bytes(wanted.common_name, key, cert, chain, p12_pass), 0o600, None)
-            changed = True
+            content = pkcs12_bytes(wanted.common_name, key, cert, chain, p12_pass)
+            changed = (
+                plan_write(plan, pkcs12_path, content, 0o600, f"the PKCS#12 file of {label}", ORDER_DERIVED) or changed
+            )
         else:
-            changed = plan.want_mode(pkcs12_path, 0o600) or changed
+            what = f"the PKCS#12 file of {label}"
+            changed = plan_write(plan, pkcs12_path, existing_p12, 0o600, what, ORDER_DERIVED) or changed
 
     result = {"path": path, "changed": changed, "reissued": bool(reasons), "reasons": reasons}
     result.update(cert_info(cert, now))
@@ -896,7 +853,7 @@ def _diff_after(result, check_mode):
 def _finish(module, plan, results, befores, now):
     """Write the plan (unless check mode) and build the module result with a metadata-only diff."""
     changed = any(r["changed"] for r in results)
-    plan.apply(module)
+    apply_plan(plan, module.check_mode)
     if module.check_mode:
         for result in results:
             if result["reissued"]:
@@ -937,7 +894,7 @@ def run_cert(module, now=None):
     issuer = Issuer.from_files(
         params["issuer_cert"], params["issuer_key"], params["issuer_key_passphrase"], params["issuer_chain"] or ()
     )
-    plan = FilePlan()
+    plan = WritePlan()
     results = []
     befores = {}
     for index, raw in enumerate(params["certificates"]):
@@ -962,7 +919,7 @@ def run_ca(module, now=None):
     """Backend of the pki_ca module: generate a root or intermediate CA, or import the user's own."""
     params = module.params
     now = now or utcnow()
-    plan = FilePlan()
+    plan = WritePlan()
     path = params["path"]
     if params["import_cert"]:
         result = plan_import(params, now, plan)
@@ -1034,15 +991,16 @@ def plan_import(params, now, plan):
                 f"{source} was not issued by {parent.subject.rfc4514_string()} ('{params['issuer_cert']}'); "
                 "import the CA certificate that the given issuer signed, or point issuer_cert at its real issuer"
             )
-    plan.claim(path, source)
+    plan_claim(plan, path, source)
     pem = cert_to_pem(cert)
     existing = read_optional(path)
-    changed = plan.want(path, pem, 0o644, existing)
+    changed = False
     if key_bytes is not None:
         if not key_path:
             raise PKIError(f"{source}: give key_path, where the imported key is kept")
-        plan.claim(key_path, source)
-        changed = plan.want(key_path, key_bytes, 0o600, read_optional(key_path)) or changed
+        plan_claim(plan, key_path, source)
+        changed = plan_write(plan, key_path, key_bytes, 0o600, f"the key of {source}", ORDER_KEY)
+    changed = plan_write(plan, path, pem, 0o644, source, ORDER_CERT) or changed
     reissued = existing != pem
     result = {"path": path, "changed": changed, "reissued": False, "imported": reissued, "reasons": []}
     if reissued:

@@ -267,7 +267,7 @@ def main():
     try:
         result = run_ca(module)
     except PKIError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=exc.changed)
     module.exit_json(**result)
 
 

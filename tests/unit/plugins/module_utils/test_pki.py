@@ -45,10 +45,10 @@ def text_of(path):
 
 
 def issue(plan_dir, issuer, now=NOW, **spec):
-    plan = _pki.FilePlan()
+    plan = _pki.WritePlan()
     spec.setdefault("validity_days", 365)
     result = _pki.plan_issue(spec, issuer, now, plan)
-    plan.apply(FakeModule({}))
+    plan.apply()
     return result, plan
 
 
@@ -302,10 +302,10 @@ def _device_spec(tmp_path, **extra):
 def test_second_plan_writes_nothing(tmp_path):
     root, _ignored = make_root(tmp_path)
     first, plan = issue(tmp_path, root, **_device_spec(tmp_path))
-    assert first["changed"] and plan.writes
+    assert first["changed"] and plan.entries
     second, plan = issue(tmp_path, root, **_device_spec(tmp_path))
     assert not second["changed"]
-    assert plan.writes == [] and plan.chmods == [] and plan.dirs == []
+    assert plan.entries == [] and plan.directories == {} and plan.done == []
     assert second["serial"] == first["serial"]
 
 
@@ -320,7 +320,7 @@ def test_inside_the_renew_window_is_reissued_with_the_same_key(tmp_path):
     assert "inside its renew window" in inside["reasons"][0]
     assert inside["serial"] != first["serial"]
     assert (tmp_path / "devices" / "dev1" / "device.key.pem").read_bytes() == key_before
-    assert [w[0] for w in plan.writes] == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
+    assert plan.done == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
 
 
 def test_replaced_key_issuer_or_name_reissues(tmp_path):
@@ -491,7 +491,7 @@ def test_malformed_existing_key_is_refused_not_overwritten(tmp_path):
 
 
 def test_encrypted_issuer_key_needs_its_passphrase(tmp_path):
-    plan = _pki.FilePlan()
+    plan = _pki.WritePlan()
     _pki.plan_issue(
         {
             "profile": "root_ca",
@@ -504,7 +504,7 @@ def test_encrypted_issuer_key_needs_its_passphrase(tmp_path):
         NOW,
         plan,
     )
-    plan.apply(FakeModule({}))
+    plan.apply()
     assert b"ENCRYPTED" in (tmp_path / "root-ca.key.pem").read_bytes()
     with pytest.raises(_pki.PKIError, match="is encrypted; give its passphrase"):
         _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
