@@ -52,8 +52,13 @@ PROFILES = (
 )
 CA_PROFILES = ("root_ca", "intermediate_ca", "edge_ca")
 # Certificates are backdated a little so that a host whose clock lags the controller's
-# by a few minutes does not see them as "not yet valid".
-BACKDATE = datetime.timedelta(minutes=5)
+# by a few minutes does not see them as "not yet valid" (the modules' backdate_minutes option).
+DEFAULT_BACKDATE_MINUTES = 5
+BACKDATE = datetime.timedelta(minutes=DEFAULT_BACKDATE_MINUTES)
+# The last moment an X.509 time (GeneralizedTime) can hold.
+LAST_VALID_MOMENT = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+# IoT Hub device ids: letters, digits and these characters, at most 128 of them.
+_DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$")
 # X.509 upper bound for a common name (RFC 5280, ub-common-name).
 MAX_CN_LENGTH = 64
 _LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -103,6 +108,49 @@ def validate_common_name(name, what="common name"):
     return name
 
 
+def validate_dns_name(name, what="DNS name"):
+    """Refuse a SAN DNS name that is empty, holds spaces or is not ASCII (SANs carry IDNA A-labels)."""
+    if not isinstance(name, str) or not name.strip():
+        raise PKIError(f"a {what} is empty; remove the empty entry from dns_names or give the name")
+    if any(ch.isspace() for ch in name):
+        raise PKIError(
+            f"the {what} '{name}' holds a space or other whitespace; DNS names cannot. Remove it or split the "
+            "entry into one name per list item"
+        )
+    if not name.isascii():
+        try:
+            suggestion = name.encode("idna").decode("ascii")
+            hint = f" ('{suggestion}')"
+        except UnicodeError:
+            hint = ""
+        raise PKIError(
+            f"the {what} '{name}' is not ASCII; certificates carry international names as IDNA A-labels "
+            f"(punycode). Give the A-label form{hint}"
+        )
+    return name
+
+
+def validate_device_id(device_id, what="device id"):
+    """Refuse what IoT Hub refuses as a device id (letters, digits, ``-.%_*?!(),:=@$'``, at most 128)."""
+    if not isinstance(device_id, str) or not _DEVICE_ID_RE.match(device_id):
+        bad = sorted({ch for ch in str(device_id) if not _DEVICE_ID_RE.match(ch)})
+        detail = f" (not allowed: {', '.join(repr(ch) for ch in bad)})" if bad else ""
+        raise PKIError(
+            f"the {what} {device_id!r} is not an IoT Hub device id{detail}; use 1 to 128 letters, digits and "
+            "the characters - . % _ * ? ! ( ) , : = @ $ ' (no spaces), e.g. 'gw-1'"
+        )
+    return device_id
+
+
+def parse_backdate(value):
+    """``backdate_minutes`` as a timedelta: how far notBefore lies before the moment of issue."""
+    if value is None:
+        return BACKDATE
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 525600:
+        raise PKIError(f"backdate_minutes must be a whole number of minutes from 0 to 525600 (one year), got {value!r}")
+    return datetime.timedelta(minutes=value)
+
+
 def parse_renew_window(value):
     """Parse a renew window: ``None``/empty (last third of the lifetime), ``N%`` of the lifetime or ``Nd`` days.
 
@@ -142,31 +190,57 @@ def load_certificates(data, source):
         )
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise PKIError(
-            f"{source} is not a well-formed PEM certificate ({exc}); replace it with a valid PEM file"
-        ) from exc
+    except ValueError:
+        raise PKIError(f"{source} {_pem_damage(data)}") from None
+
+
+def _pem_damage(data):
+    """What is wrong with a PEM certificate file cryptography refused, in words (never its debug text)."""
+    begins = data.count(b"-----BEGIN CERTIFICATE-----")
+    ends = data.count(b"-----END CERTIFICATE-----")
+    if ends < begins:
+        return (
+            f"is cut short: it has {begins} '-----BEGIN CERTIFICATE-----' line(s) but {ends} matching END line(s). "
+            "Copy the whole certificate file again"
+        )
+    bodies = re.findall(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", data, re.S)
+    if any(not body.strip() for body in bodies):
+        return "has a certificate block with nothing between its BEGIN and END lines; copy the whole certificate again"
+    return (
+        "has a certificate block whose content is damaged (not valid base64 or not a DER X.509 certificate); "
+        "replace it with a valid PEM certificate"
+    )
 
 
 def load_certificate(data, source):
     return load_certificates(data, source)[0]
 
 
-def load_private_key(data, source, passphrase=None):
+def load_single_certificate(data, source, how_to_split):
+    """The one certificate of a file that must hold exactly one (``how_to_split`` says what to do otherwise)."""
+    certs = load_certificates(data, source)
+    if len(certs) > 1:
+        names = "; ".join(f"#{i + 1} {c.subject.rfc4514_string()}" for i, c in enumerate(certs))
+        raise PKIError(f"{source} holds {len(certs)} certificates ({names}); {how_to_split}")
+    return certs[0]
+
+
+def load_private_key(data, source, passphrase=None, encrypted_hint=None):
+    """A PEM private key; ``encrypted_hint`` says what to do when it is encrypted and no passphrase was given."""
     data = _decode(data)
     password = passphrase.encode("utf-8") if passphrase else None
     try:
         return serialization.load_pem_private_key(data, password=password)
     except TypeError as exc:
         if password is None:
-            raise PKIError(f"{source} is encrypted; give its passphrase") from exc
+            raise PKIError(f"{source} is encrypted; {encrypted_hint or 'give its passphrase'}") from None
         raise PKIError(f"{source} is not encrypted but a passphrase was given; drop the passphrase") from exc
     except ValueError as exc:
         if password is not None and b"ENCRYPTED" in data:
             raise PKIError(f"could not decrypt {source}: the passphrase is wrong; give the key's passphrase") from exc
         raise PKIError(
             f"{source} is not a well-formed PEM private key; point it at the PEM key that belongs to the certificate"
-        ) from exc
+        ) from None
 
 
 def load_csr(data, source):
@@ -187,6 +261,8 @@ def load_csr(data, source):
 
 
 def read_file(path, what):
+    if os.path.isdir(path):
+        raise PKIError(f"{what} '{path}' is a folder; give the path of a file")
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -197,13 +273,19 @@ def read_file(path, what):
 
 
 def read_optional(path):
+    if os.path.isdir(path):
+        raise PKIError(f"'{path}' is a folder, but a file is expected there; give the path of a file")
     try:
         with open(path, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise PKIError(
+            f"cannot use '{path}': a part of the path is a file, not a folder; move that file or choose another path"
+        ) from None
     except OSError as exc:
-        raise PKIError(f"cannot read '{path}' ({exc.strerror}); check its permissions") from exc
+        raise PKIError(f"cannot read '{path}' ({exc.strerror}); check its permissions") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -406,14 +488,30 @@ class Request:
         if profile == "gateway_server":
             validate_hostname(common_name_)
         self.common_name = validate_common_name(common_name_)
-        names = list(dns_names_ or [])
+        names = [validate_dns_name(n) for n in (dns_names_ or [])]
         if profile == "gateway_server":
             names = [common_name_] + [n for n in names if n != common_name_]
         self.dns_names = names
-        if not isinstance(validity_days, int) or validity_days < 1:
+        if isinstance(validity_days, bool) or not isinstance(validity_days, int) or validity_days < 1:
             raise PKIError(f"validity_days must be a positive number of days, got {validity_days!r}")
         self.validity_days = validity_days
+        if path_length is not None and (
+            isinstance(path_length, bool) or not isinstance(path_length, int) or path_length < 0
+        ):
+            raise PKIError(
+                f"path_length must be 0 or more (how many CA levels may follow below this CA), got {path_length!r}; "
+                "leave it unset for no limit"
+            )
         self.path_length = 0 if profile == "edge_ca" else path_length
+
+    def check_end(self, now):
+        """Refuse a validity that ends after the last date X.509 can hold."""
+        allowed = (LAST_VALID_MOMENT - now).days
+        if self.validity_days > allowed:
+            raise PKIError(
+                f"validity_days {self.validity_days} for '{self.common_name}' ends after 9999-12-31, the last date "
+                f"a certificate can hold; ask for at most {allowed} days"
+            )
 
     def key_usage(self, key_type):
         ca = self.profile in CA_PROFILES
@@ -466,10 +564,10 @@ def _ku_flag(ku, flag):
         return False
 
 
-def build_certificate(wanted, public_key, issuer_cert, issuer_key, now, *, serial=None):
+def build_certificate(wanted, public_key, issuer_cert, issuer_key, now, *, serial=None, backdate=BACKDATE):
     """Sign a certificate for ``public_key``; ``issuer_cert`` None means self-signed by ``issuer_key``."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, wanted.common_name)])
-    start = now - BACKDATE
+    start = now - backdate
     end = now + datetime.timedelta(days=wanted.validity_days)
     ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
     if issuer_cert is None:
@@ -527,9 +625,25 @@ class Issuer:
 
     @classmethod
     def from_files(cls, cert_path, key_path, passphrase=None, chain_paths=()):
-        cert = load_certificate(read_file(cert_path, "issuer certificate"), f"issuer certificate '{cert_path}'")
+        source = f"issuer certificate '{cert_path}'"
+        bundle = load_certificates(read_file(cert_path, "issuer certificate"), source)
+        cert = bundle[0]
         key = load_private_key(read_file(key_path, "issuer key"), f"issuer key '{key_path}'", passphrase)
-        chain = []
+        if len(bundle) > 1 and not same_public_key(cert.public_key(), key.public_key()):
+            match = [i for i, c in enumerate(bundle) if same_public_key(c.public_key(), key.public_key())]
+            where = (
+                f"certificate #{match[0] + 1} ({bundle[match[0]].subject.rfc4514_string()}) is the one that matches "
+                "the key: put it first"
+                if match
+                else "none of them matches the key"
+            )
+            raise PKIError(
+                f"{source} holds {len(bundle)} certificates and the first one ({cert.subject.rfc4514_string()}) is "
+                f"used as the issuer, but issuer key '{key_path}' does not match it; {where}, or point issuer_cert at "
+                "a file holding only the issuing CA and put the rest in issuer_chain"
+            )
+        chain_paths = list(chain_paths)
+        chain = list(bundle[1:])
         for path in chain_paths:
             chain.extend(load_certificates(read_file(path, "issuer chain file"), f"issuer chain file '{path}'"))
         # A chain file may begin with the issuer itself (a full-chain file): keep each certificate once.
@@ -694,6 +808,10 @@ def plan_issue(spec, issuer, now, plan):
         spec.get("validity_days", 365),
         spec.get("path_length"),
     )
+    wanted.check_end(now)
+    backdate = parse_backdate(spec.get("backdate_minutes"))
+    if spec.get("device_id") is not None:
+        validate_device_id(spec["device_id"])
     if wanted.profile == "edge_ca":
         if spec.get("gateway_hostname"):
             validate_hostname(spec["gateway_hostname"])
@@ -732,6 +850,7 @@ def plan_issue(spec, issuer, now, plan):
                 key_bytes,
                 f"existing key '{key_path}' (delete it to have a new key generated)",
                 passphrase,
+                encrypted_hint=spec.get("encrypted_key_hint"),
             )
             if key_type_of(key.public_key()) != key_type:
                 reasons.append(f"the key type changed to {key_type}")
@@ -762,7 +881,7 @@ def plan_issue(spec, issuer, now, plan):
     if cert is None:
         signer_cert = issuer.cert if issuer else None
         signer_key = issuer.key if issuer else key
-        cert = build_certificate(wanted, public_key, signer_cert, signer_key, now)
+        cert = build_certificate(wanted, public_key, signer_cert, signer_key, now, backdate=backdate)
     pem = cert_to_pem(cert)
     changed = False
     if new_key is not None:
@@ -899,8 +1018,19 @@ def run_cert(module, now=None):
     befores = {}
     for index, raw in enumerate(params["certificates"]):
         entry = {k: v for k, v in raw.items() if v is not None}
-        for option in ("profile", "key_type", "validity_days", "renew_window", "full_chain_include_root"):
+        for option in (
+            "profile",
+            "key_type",
+            "validity_days",
+            "renew_window",
+            "full_chain_include_root",
+            "backdate_minutes",
+        ):
             entry.setdefault(option, params[option])
+        entry["encrypted_key_hint"] = (
+            "pki_cert keeps device keys unencrypted and has no passphrase option for them. Decrypt it in place "
+            "(openssl pkey -in KEY -out KEY) or delete it to have a new key generated"
+        )
         if not entry.get("common_name"):
             raise PKIError(f"certificates[{index}] ({entry['path']}) has no common_name; give one")
         _default_paths(entry)
@@ -944,6 +1074,8 @@ def run_ca(module, now=None):
             "key_path": params["key_path"],
             "key_passphrase": params["key_passphrase"],
             "path_length": params["path_length"],
+            "backdate_minutes": params["backdate_minutes"],
+            "encrypted_key_hint": "give its passphrase as key_passphrase",
             "full_chain_path": params["full_chain_path"],
             "full_chain_include_root": params["full_chain_include_root"],
         }
@@ -961,7 +1093,12 @@ def plan_import(params, now, plan):
     path, key_path = params["path"], params["key_path"]
     source = f"imported CA certificate '{params['import_cert']}'"
     data = read_file(params["import_cert"], "CA certificate to import")
-    cert = load_certificate(data, source)
+    cert = load_single_certificate(
+        data,
+        source,
+        "import_cert takes the one CA certificate to import; split the file and import each CA with its own "
+        "pki_ca task (the root with type=root, then each intermediate with type=intermediate and issuer_cert)",
+    )
     if not is_ca(cert):
         raise PKIError(
             f"{source} ({cert.subject.rfc4514_string()}) is not a CA certificate (basicConstraints CA:TRUE is "

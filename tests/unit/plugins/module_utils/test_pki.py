@@ -471,14 +471,18 @@ def test_issuer_key_that_does_not_match_is_refused(tmp_path):
     ("content", "match"),
     [
         (b"", "holds no PEM certificate"),
-        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not a well-formed PEM certificate"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "content is damaged"),
+        (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "is cut short: it has 1 '-----BEGIN CERTIFICATE-----' line"),
+        (b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", "nothing between its BEGIN and END"),
     ],
 )
 def test_malformed_issuer_certificate_is_refused(tmp_path, content, match):
     make_root(tmp_path)
     (tmp_path / "root-ca.pem").write_bytes(content)
-    with pytest.raises(_pki.PKIError, match=match):
+    with pytest.raises(_pki.PKIError, match=match) as info:
         _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
+    assert "ParseError" not in str(info.value) and "MalformedFraming" not in str(info.value)
+    assert "not a CERTIFICATE" not in str(info.value)
 
 
 def test_malformed_existing_key_is_refused_not_overwritten(tmp_path):
