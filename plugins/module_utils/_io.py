@@ -247,6 +247,7 @@ class WritePlan:
 
     def claim(self, path, what):
         """Refuse one path for two files of one task."""
+        path = os.fspath(path)
         real = os.path.realpath(path)
         if real in self._paths:
             raise WriteError(f"{what} and {self._paths[real]} both use the path {path}; give every file its own path")
@@ -262,6 +263,7 @@ class WritePlan:
 
     def write(self, path, content, mode, *, owner=None, group=None, what="the file", order=1, dir_mode=0o700):
         """Record ``content`` for ``path`` unless the file already holds it with these attributes."""
+        path = os.fspath(path)
         mode = parse_mode(mode, path)
         if os.path.isdir(path):
             raise WriteError(f"{what} {path} is a folder; give the path of a file")
@@ -274,6 +276,7 @@ class WritePlan:
         return True
 
     def remove(self, path, what="the file", order=1):
+        path = os.fspath(path)
         if not os.path.lexists(path):
             return False
         if os.path.isdir(path) and not os.path.islink(path):
@@ -309,6 +312,9 @@ class WritePlan:
         for entry in self.entries:
             try:
                 entry.uid = _resolve_owner(entry.owner, entry.path)
+            except WriteError as exc:
+                problems.append(str(exc))
+            try:
                 entry.gid = _resolve_group(entry.group, entry.path)
             except WriteError as exc:
                 problems.append(str(exc))
