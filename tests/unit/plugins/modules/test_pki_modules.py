@@ -520,3 +520,40 @@ def test_backdate_minutes_sets_not_before(tmp_path, capsys, root):
     assert now - start == datetime.timedelta(minutes=600)
     args["backdate_minutes"] = 0
     assert run(capsys, pki_cert, args)["changed"] is False  # a new backdate does not reissue
+
+
+def test_pki_report_names_what_it_cannot_read_and_reports_the_rest(tmp_path, capsys, root):
+    args = device_args(root, tmp_path)
+    args["certificates"].append({"path": str(tmp_path / "devices" / "dev2" / "device.pem"), "common_name": "dev2"})
+    assert run(capsys, pki_cert, args)["rc"] == 0
+    dev1 = tmp_path / "devices" / "dev1"
+    csr = subprocess.run(
+        ["openssl", "req", "-new", "-key", str(dev1 / "device.key.pem"), "-subj", "/CN=dev1"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    (dev1 / "request.pem").write_bytes(csr)
+    (dev1 / "saved-key.pem").write_bytes((dev1 / "device.key.pem").read_bytes())
+    (dev1 / "empty.pem").write_bytes(b"")
+    os.symlink(tmp_path / "nowhere.pem", dev1 / "dangling.pem")
+    (dev1 / "cut.pem").write_bytes((dev1 / "device.pem").read_bytes()[:200])
+    (tmp_path / "devices" / "dev2" / "device.key.pem").write_bytes(b"garbage")
+    before = digest_of(tmp_path)
+    result = run(capsys, pki_report, {"path": str(tmp_path)})
+    assert result["rc"] == 0 and not result.get("failed"), result
+    reasons = {u["relative_path"]: u["reason"] for u in result["unreadable"]}
+    assert reasons == {
+        "devices/dev1/cut.pem": reasons["devices/dev1/cut.pem"],
+        "devices/dev1/dangling.pem": f"a link to '{tmp_path / 'nowhere.pem'}', which does not exist",
+        "devices/dev1/empty.pem": "the file is empty",
+        "devices/dev1/request.pem": "a certificate signing request, not a certificate",
+        "devices/dev1/saved-key.pem": "a private key, not a certificate (keys are expected as <name>.key.pem)",
+        "devices/dev2/device.key.pem": "not a well-formed PEM private key; the next run of the PKI refuses it",
+    }
+    assert reasons["devices/dev1/cut.pem"].startswith("is cut short")
+    read = sorted(c["relative_path"] for c in result["certificates"])
+    assert read == ["devices/dev1/device.pem", "devices/dev2/device.pem", "root-ca.pem"]
+    dev2 = next(c for c in result["certificates"] if c["relative_path"] == "devices/dev2/device.pem")
+    assert dev2["renew"] and "its key cannot be read" in dev2["reasons"]
+    assert "PRIVATE KEY" not in result["raw"]
+    assert digest_of(tmp_path) == before
