@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -557,3 +558,104 @@ def test_pki_report_names_what_it_cannot_read_and_reports_the_rest(tmp_path, cap
     assert dev2["renew"] and "its key cannot be read" in dev2["reasons"]
     assert "PRIVATE KEY" not in result["raw"]
     assert digest_of(tmp_path) == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kill test: SIGKILL pki_cert at random points while it issues; what is on disk must stay consistent
+
+
+KILL_CERTS = 300
+KILLS = 8
+
+
+def module_process(module_file, args, workdir):
+    """Run a module file the way Ansible's module runner does (arguments in a JSON file), in its own process."""
+    args_file = workdir / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    # .../ansible_collections/edgeops/gateway/plugins/modules/<module>.py: the folder above ansible_collections.
+    collections = os.path.abspath(os.path.join(os.path.dirname(module_file), *[os.pardir] * 5))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([collections, os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen(
+        [sys.executable, module_file, str(args_file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=workdir,
+    )
+
+
+def assert_consistent(folder):
+    """Every certificate has its key next to it, they match, and every key is 0600."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    certs = 0
+    for cert_path in folder.rglob("device.pem"):
+        key_path = cert_path.with_name("device.key.pem")
+        assert key_path.exists(), f"{cert_path} was written without its key"
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        assert cert.public_key().public_bytes(serialization.Encoding.DER, spki) == key.public_key().public_bytes(
+            serialization.Encoding.DER, spki
+        ), f"{cert_path} does not match its key"
+        certs += 1
+    for key_path in folder.rglob("*.key.pem"):
+        assert os.stat(key_path).st_mode & 0o777 == 0o600, f"{key_path} is not 0600"
+    return certs
+
+
+def temps_under(folder):
+    return [p for p in folder.rglob(".edgeops-*")]
+
+
+def test_kill_9_while_issuing_never_leaves_a_certificate_without_its_key(tmp_path, capsys, root):
+    import random
+    import signal
+    import time
+
+    module_file = pki_cert.__file__
+    rng = random.Random(int(os.environ.get("EDGEOPS_KILL_SEED", "11")))
+
+    def args_for(folder):
+        return {
+            "issuer_cert": root["path"],
+            "issuer_key": root["key_path"],
+            "issuer_key_passphrase": PASSPHRASE,
+            "certificates": [
+                {"path": str(folder / f"dev{i}" / "device.pem"), "common_name": f"dev{i}"} for i in range(KILL_CERTS)
+            ],
+        }
+
+    # One uninterrupted run measures how long a run takes on this machine: the kills land inside it.
+    timing = tmp_path / "timing"
+    timing.mkdir()
+    start = time.monotonic()
+    proc = module_process(module_file, args_for(timing), timing)
+    out, err = proc.communicate(timeout=60)
+    duration = time.monotonic() - start
+    assert proc.returncode == 0, err.decode()
+    assert assert_consistent(timing) == KILL_CERTS
+
+    killed_midway = 0
+    folders = []
+    for run_index in range(KILLS):
+        folder = tmp_path / f"run{run_index}"
+        folder.mkdir()
+        folders.append(folder)
+        proc = module_process(module_file, args_for(folder), folder)
+        time.sleep(rng.uniform(0.05, 1.0) * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        if proc.returncode == -signal.SIGKILL:
+            killed_midway += 1
+        assert_consistent(folder)
+    assert killed_midway >= KILLS // 2, "most kills came after the run had ended; the test proves little"
+
+    for folder in folders:
+        proc = module_process(module_file, args_for(folder), folder)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+        assert json.loads(out)["changed"] in (True, False)
+        assert assert_consistent(folder) == KILL_CERTS
+        assert temps_under(folder) == [], f"temp files survived the next run: {temps_under(folder)}"
