@@ -234,12 +234,12 @@ thumbprint_sha1:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_ca
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    run_ca,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
 
 
 def main():

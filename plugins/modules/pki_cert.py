@@ -288,12 +288,12 @@ now:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_cert
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    run_cert,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
 
 _PROFILES = ["intermediate_ca", "edge_ca", "gateway_server", "device_identity", "downstream_device"]
 _KEY_TYPES = ["ecdsa-p256", "rsa-2048", "rsa-3072", "rsa-4096"]

@@ -158,14 +158,12 @@ now:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    parse_renew_window,
-    report,
-    utcnow,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError, parse_renew_window, utcnow
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_report import report
 
 
 def main():
