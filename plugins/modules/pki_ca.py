@@ -22,7 +22,8 @@ description:
     self-signed for O(type=root), and be issued by O(issuer_cert) when that is given. It is then copied unchanged.
     A root may be imported without its key, for trust only; nothing can be issued from it here.
   - Certificates are written with mode V(0644), keys with mode V(0600), atomically. Missing directories are
-    created with mode V(0700).
+    created with mode V(0700). Every target is checked before the first write and the key is written before its
+    certificate, so a refused or interrupted run never leaves a CA certificate without its key.
 author:
   - edgeops.gateway maintainers (@edgeops)
 requirements:
@@ -78,8 +79,16 @@ options:
     type: int
     default: 3650
   path_length:
-    description: Path length constraint of a generated CA; none when not set.
+    description: Path length constraint of a generated CA (0 or more); none when not set.
     type: int
+  backdate_minutes:
+    description:
+      - How many minutes before the moment of issue a new certificate's notBefore lies, so that a host whose
+        clock lags behind the controller's (no RTC, no NTP yet) does not see it as not yet valid.
+      - V(0) starts the validity at the moment of issue. At most V(525600) (one year).
+      - A change does not reissue existing certificates.
+    type: int
+    default: 5
   renew_window:
     description:
       - A generated CA is renewed from this much before it expires.
@@ -109,7 +118,10 @@ options:
     type: bool
     default: false
   import_cert:
-    description: The user's own CA certificate (PEM) to import instead of generating one.
+    description:
+      - The user's own CA certificate (PEM) to import instead of generating one.
+      - The file must hold exactly one certificate; a bundle is refused with the list of what it holds (import
+        each CA of a chain with its own task).
     type: path
   import_key:
     description: The private key (PEM) of O(import_cert). Required for an imported intermediate.
@@ -222,12 +234,12 @@ thumbprint_sha1:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_ca
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    run_ca,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
 
 
 def main():
@@ -247,6 +259,7 @@ def main():
             "validity_days": {"type": "int", "default": 3650},
             "path_length": {"type": "int"},
             "renew_window": {"type": "str"},
+            "backdate_minutes": {"type": "int", "default": 5},
             "issuer_cert": {"type": "path"},
             "issuer_key": {"type": "path", "no_log": False},
             "issuer_key_passphrase": {"type": "str", "no_log": True},
@@ -267,7 +280,7 @@ def main():
     try:
         result = run_ca(module)
     except PKIError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=exc.changed)
     module.exit_json(**result)
 
 

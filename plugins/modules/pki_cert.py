@@ -25,6 +25,9 @@ description:
     hostname that is not lowercase RFC 1035 of at most 64 characters, and unreadable or malformed PEM input.
   - With O(certificates[].csr_path) the key stays where the request was made (for example on the device). Only
     the certificate (and its chain) is written, and the request's signature must verify.
+  - Every file of the task is checked (folder writable or creatable, not a folder) before the first write; keys
+    are written before the certificates that need them, so a refused or interrupted run never leaves a
+    certificate without its key. Temp files a killed run left beside the files are removed by the next run.
   - Files are written atomically. Certificates and chains are mode V(0644), keys and PKCS#12 files V(0600).
     Missing directories are created with mode V(0700).
 author:
@@ -51,7 +54,10 @@ attributes:
       - Meant to run on the controller (C(delegate_to=localhost)), where the PKI directory lives.
 options:
   issuer_cert:
-    description: PEM certificate of the issuing CA.
+    description:
+      - PEM certificate of the issuing CA.
+      - When the file holds several certificates (a full-chain file), the first one is the issuer and must match
+        O(issuer_key); the others are used as its chain, as if given in O(issuer_chain).
     type: path
     required: true
   issuer_key:
@@ -83,6 +89,14 @@ options:
     description: Default validity of new certificates, in days. It must not end after the issuer's.
     type: int
     default: 365
+  backdate_minutes:
+    description:
+      - How many minutes before the moment of issue a new certificate's notBefore lies, so that a host whose
+        clock lags behind the controller's (no RTC, no NTP yet) does not see it as not yet valid.
+      - V(0) starts the validity at the moment of issue. At most V(525600) (one year).
+      - A change does not reissue existing certificates.
+    type: int
+    default: 5
   renew_window:
     description:
       - Default renew window. A certificate is reissued from this much before it expires.
@@ -274,12 +288,12 @@ now:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_cert
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    run_cert,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
 
 _PROFILES = ["intermediate_ca", "edge_ca", "gateway_server", "device_identity", "downstream_device"]
 _KEY_TYPES = ["ecdsa-p256", "rsa-2048", "rsa-3072", "rsa-4096"]
@@ -296,6 +310,7 @@ def main():
             "key_type": {"type": "str", "choices": _KEY_TYPES, "default": "ecdsa-p256"},
             "validity_days": {"type": "int", "default": 365},
             "renew_window": {"type": "str"},
+            "backdate_minutes": {"type": "int", "default": 5},
             "full_chain_include_root": {"type": "bool", "default": False},
             "certificates": {
                 "type": "list",
@@ -331,7 +346,7 @@ def main():
     try:
         result = run_cert(module)
     except PKIError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=exc.changed)
     module.exit_json(**result)
 
 

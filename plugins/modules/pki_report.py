@@ -14,6 +14,9 @@ description:
   - Returns, per certificate, its days left, thumbprints and whether the next run of the PKI would renew it and
     why. It would when it is expired or inside the renew window, when it no longer matches the key next to it
     (C(<name>.key.pem)), or when its issuer is missing from the directory or no longer verifies it.
+  - A C(*.pem) file that is not a readable certificate (a request or a key saved as C(.pem), an empty file, a
+    dangling link, a damaged certificate) does not fail the report. It is listed in RV(unreadable) with the reason,
+    and so is a key next to a certificate that cannot be read; every certificate that can be read is reported.
   - Only reads; never changes anything.
 author:
   - edgeops.gateway maintainers (@edgeops)
@@ -130,6 +133,23 @@ soonest:
   description: The earliest C(not_after) of all certificates, or V(null) when there is none.
   returned: success
   type: str
+unreadable:
+  description: Files under O(path) the report could not read, with the reason. Empty when everything was read.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+    relative_path:
+      description: The file relative to O(path).
+      type: str
+      sample: devices/dev1/device.csr.pem
+    reason:
+      description: Why it was not read.
+      type: str
+      sample: a certificate signing request, not a certificate
 now:
   description: The moment the report was made for (UTC).
   returned: success
@@ -138,14 +158,12 @@ now:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki import (
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    PKIError,
-    parse_renew_window,
-    report,
-    utcnow,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError, parse_renew_window, utcnow
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_report import report
 
 
 def main():

@@ -9,9 +9,18 @@ import subprocess
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
-from ansible_collections.edgeops.gateway.plugins.module_utils import _pki
+from ansible_collections.edgeops.gateway.plugins.module_utils import (
+    _io,
+    _pki_issue,
+    _pki_issuer,
+    _pki_load,
+    _pki_names,
+    _pki_profiles,
+    _pki_renew,
+    _pki_report,
+)
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
@@ -45,10 +54,10 @@ def text_of(path):
 
 
 def issue(plan_dir, issuer, now=NOW, **spec):
-    plan = _pki.FilePlan()
+    plan = _io.WritePlan()
     spec.setdefault("validity_days", 365)
-    result = _pki.plan_issue(spec, issuer, now, plan)
-    plan.apply(FakeModule({}))
+    result = _pki_issue.plan_issue(spec, issuer, now, plan)
+    plan.apply()
     return result, plan
 
 
@@ -64,7 +73,7 @@ def make_root(tmp_path, now=NOW, days=3650, key_type="ecdsa-p256", name="root-ca
         path=str(tmp_path / f"{name}.pem"),
         key_path=str(tmp_path / f"{name}.key.pem"),
     )
-    return _pki.Issuer.from_files(str(tmp_path / f"{name}.pem"), str(tmp_path / f"{name}.key.pem")), result
+    return _pki_issuer.Issuer.from_files(str(tmp_path / f"{name}.pem"), str(tmp_path / f"{name}.key.pem")), result
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -73,53 +82,53 @@ def make_root(tmp_path, now=NOW, days=3650, key_type="ecdsa-p256", name="root-ca
 
 def _cert(tmp_path, days, now=NOW):
     root, _ignored = make_root(tmp_path, now)
-    wanted = _pki.Request("downstream_device", "dev1", validity_days=days)
-    key = _pki.generate_key("ecdsa-p256")
-    return _pki.build_certificate(wanted, key.public_key(), root.cert, root.key, now), root, key, wanted
+    wanted = _pki_profiles.Request("downstream_device", "dev1", validity_days=days)
+    key = _pki_load.generate_key("ecdsa-p256")
+    return _pki_profiles.build_certificate(wanted, key.public_key(), root.cert, root.key, now), root, key, wanted
 
 
 def test_renewal_default_window_is_the_last_third(tmp_path):
     cert, _root, _key, _wanted = _cert(tmp_path, 90)
-    window = _pki.parse_renew_window(None)
+    window = _pki_names.parse_renew_window(None)
     # 90 days (+5 min backdate): the last third starts about 60 days in.
-    assert _pki.expiry_reasons(cert, NOW + 59 * DAY, window) == []
-    reasons = _pki.expiry_reasons(cert, NOW + 61 * DAY, window)
+    assert _pki_renew.expiry_reasons(cert, NOW + 59 * DAY, window) == []
+    reasons = _pki_renew.expiry_reasons(cert, NOW + 61 * DAY, window)
     assert len(reasons) == 1
     assert "inside its renew window" in reasons[0]
-    assert "expired" in _pki.expiry_reasons(cert, NOW + 91 * DAY, window)[0]
+    assert "expired" in _pki_renew.expiry_reasons(cert, NOW + 91 * DAY, window)[0]
 
 
 def test_renewal_window_in_days_and_percent(tmp_path):
     cert, _root, _key, _wanted = _cert(tmp_path, 100)
-    assert _pki.expiry_reasons(cert, NOW + 69 * DAY, _pki.parse_renew_window("30d")) == []
-    assert _pki.expiry_reasons(cert, NOW + 71 * DAY, _pki.parse_renew_window("30d"))
-    assert _pki.expiry_reasons(cert, NOW + 89 * DAY, _pki.parse_renew_window("10%")) == []
-    assert _pki.expiry_reasons(cert, NOW + 91 * DAY, _pki.parse_renew_window("10%"))
+    assert _pki_renew.expiry_reasons(cert, NOW + 69 * DAY, _pki_names.parse_renew_window("30d")) == []
+    assert _pki_renew.expiry_reasons(cert, NOW + 71 * DAY, _pki_names.parse_renew_window("30d"))
+    assert _pki_renew.expiry_reasons(cert, NOW + 89 * DAY, _pki_names.parse_renew_window("10%")) == []
+    assert _pki_renew.expiry_reasons(cert, NOW + 91 * DAY, _pki_names.parse_renew_window("10%"))
 
 
 def test_renewal_reasons_cover_key_issuer_and_profile(tmp_path):
     cert, root, key, wanted = _cert(tmp_path, 365)
-    window = _pki.parse_renew_window(None)
-    assert _pki.renewal_reasons(cert, NOW, window, wanted=wanted, issuer=root.cert, key=key.public_key()) == []
-    other_key = _pki.generate_key("ecdsa-p256")
-    assert _pki.renewal_reasons(cert, NOW, window, key=other_key.public_key()) == [
+    window = _pki_names.parse_renew_window(None)
+    assert _pki_renew.renewal_reasons(cert, NOW, window, wanted=wanted, issuer=root.cert, key=key.public_key()) == []
+    other_key = _pki_load.generate_key("ecdsa-p256")
+    assert _pki_renew.renewal_reasons(cert, NOW, window, key=other_key.public_key()) == [
         "the certificate does not match its key"
     ]
     (tmp_path / "other").mkdir()
     other_root, _ignored = make_root(tmp_path / "other", NOW)
-    assert "the issuer changed" in _pki.renewal_reasons(cert, NOW, window, issuer=other_root.cert)[0]
-    server = _pki.Request("gateway_server", "dev1", validity_days=365)
-    reasons = _pki.renewal_reasons(cert, NOW, window, wanted=server)
+    assert "the issuer changed" in _pki_renew.renewal_reasons(cert, NOW, window, issuer=other_root.cert)[0]
+    server = _pki_profiles.Request("gateway_server", "dev1", validity_days=365)
+    reasons = _pki_renew.renewal_reasons(cert, NOW, window, wanted=server)
     assert any("DNS names changed" in r for r in reasons)
     assert any("extended key usage" in r for r in reasons)
-    renamed = _pki.Request("downstream_device", "dev9", validity_days=365)
-    assert any("subject changed" in r for r in _pki.renewal_reasons(cert, NOW, window, wanted=renamed))
+    renamed = _pki_profiles.Request("downstream_device", "dev9", validity_days=365)
+    assert any("subject changed" in r for r in _pki_renew.renewal_reasons(cert, NOW, window, wanted=renamed))
 
 
 @pytest.mark.parametrize("value", ["soon", "100%", "-5d", "5 weeks", "30"])
 def test_renew_window_rejects_nonsense(value):
-    with pytest.raises(_pki.PKIError, match="renew window"):
-        _pki.parse_renew_window(value)
+    with pytest.raises(_pki_names.PKIError, match="renew window"):
+        _pki_names.parse_renew_window(value)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,7 +151,7 @@ def _site(tmp_path, key_type="ecdsa-p256"):
         full_chain_path=str(gw / "edge-ca-full-chain.pem"),
         full_chain_include_root=True,
     )
-    edge_issuer = _pki.Issuer.from_files(
+    edge_issuer = _pki_issuer.Issuer.from_files(
         str(gw / "edge-ca.pem"), str(gw / "edge-ca.key.pem"), chain_paths=[str(tmp_path / "root-ca.pem")]
     )
     server, _ignored = issue(
@@ -244,7 +253,7 @@ def test_thumbprints_equal_openssl_fingerprints(tmp_path):
         ("server", tmp_path / "gateways" / "gw1" / "server.pem"),
         ("identity", tmp_path / "gateways" / "gw1" / "identity.pem"),
     ):
-        info = _pki.cert_info(_pki.load_certificate(path.read_bytes(), str(path)), NOW)
+        info = _pki_load.cert_info(_pki_load.load_certificate(path.read_bytes(), str(path)), NOW)
         for algo, key in (("-sha256", "thumbprint_sha256"), ("-sha1", "thumbprint_sha1")):
             out = openssl("x509", "-in", str(path), "-noout", "-fingerprint", algo)
             assert out.returncode == 0
@@ -302,10 +311,10 @@ def _device_spec(tmp_path, **extra):
 def test_second_plan_writes_nothing(tmp_path):
     root, _ignored = make_root(tmp_path)
     first, plan = issue(tmp_path, root, **_device_spec(tmp_path))
-    assert first["changed"] and plan.writes
+    assert first["changed"] and plan.entries
     second, plan = issue(tmp_path, root, **_device_spec(tmp_path))
     assert not second["changed"]
-    assert plan.writes == [] and plan.chmods == [] and plan.dirs == []
+    assert plan.entries == [] and plan.directories == {} and plan.done == []
     assert second["serial"] == first["serial"]
 
 
@@ -320,14 +329,14 @@ def test_inside_the_renew_window_is_reissued_with_the_same_key(tmp_path):
     assert "inside its renew window" in inside["reasons"][0]
     assert inside["serial"] != first["serial"]
     assert (tmp_path / "devices" / "dev1" / "device.key.pem").read_bytes() == key_before
-    assert [w[0] for w in plan.writes] == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
+    assert plan.done == [_device_spec(tmp_path)["path"], _device_spec(tmp_path)["full_chain_path"]]
 
 
 def test_replaced_key_issuer_or_name_reissues(tmp_path):
     root, _ignored = make_root(tmp_path)
     issue(tmp_path, root, **_device_spec(tmp_path))
     key_path = tmp_path / "devices" / "dev1" / "device.key.pem"
-    key_path.write_bytes(_pki.key_to_pem(_pki.generate_key("ecdsa-p256")))
+    key_path.write_bytes(_pki_load.key_to_pem(_pki_load.generate_key("ecdsa-p256")))
     result, _ignored = issue(tmp_path, root, **_device_spec(tmp_path))
     assert result["reasons"] == ["the certificate does not match its key"]
     (tmp_path / "r2").mkdir()
@@ -347,7 +356,7 @@ def test_renewed_root_keeps_its_key_and_old_leaves_still_verify(tmp_path):
     later = NOW + 25 * DAY
     root2, renewed = make_root(tmp_path, now=later, days=30)
     assert renewed["reissued"] and renewed["serial"] != first["serial"]
-    assert _pki.same_public_key(root.cert.public_key(), root2.cert.public_key())
+    assert _pki_load.same_public_key(root.cert.public_key(), root2.cert.public_key())
     out = verify("-CAfile", str(tmp_path / "root-ca.pem"), str(tmp_path / "devices" / "dev1" / "device.pem"), at=later)
     assert out.returncode == 0, out.stderr
 
@@ -382,12 +391,12 @@ def test_signs_a_csr_made_by_openssl(tmp_path):
 
 def test_csr_with_a_broken_signature_is_refused(tmp_path):
     root, _ignored = make_root(tmp_path)
-    key = _pki.generate_key("ecdsa-p256")
-    other = _pki.generate_key("ecdsa-p256")
+    key = _pki_load.generate_key("ecdsa-p256")
+    other = _pki_load.generate_key("ecdsa-p256")
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([]))
-        .sign(key, _pki.hashes.SHA256())
+        .sign(key, hashes.SHA256())
         .public_bytes(serialization.Encoding.DER)
     )
     # Swap the public key inside the request: the signature no longer matches it.
@@ -398,7 +407,7 @@ def test_csr_with_a_broken_signature_is_refused(tmp_path):
     path.write_bytes(tampered)
     spec = _device_spec(tmp_path, csr_path=str(path))
     del spec["key_path"]
-    with pytest.raises(_pki.PKIError, match="does not prove possession"):
+    with pytest.raises(_pki_names.PKIError, match="does not prove possession"):
         issue(tmp_path, root, **spec)
     assert not (tmp_path / "devices").exists()
 
@@ -409,7 +418,7 @@ def test_csr_with_a_broken_signature_is_refused(tmp_path):
 
 def _assert_guard(tmp_path, issuer, match, now=NOW, **spec):
     before = sorted(p for p in tmp_path.rglob("*"))
-    with pytest.raises(_pki.PKIError, match=match):
+    with pytest.raises(_pki_names.PKIError, match=match):
         issue(tmp_path, issuer, now, **spec)
     assert sorted(p for p in tmp_path.rglob("*")) == before
 
@@ -441,7 +450,7 @@ def test_edge_ca_named_like_its_gateway_is_refused(tmp_path, other):
 def test_issuer_that_is_not_a_ca_is_refused(tmp_path):
     root, _ignored = make_root(tmp_path)
     issue(tmp_path, root, **_device_spec(tmp_path, path=str(tmp_path / "leaf.pem"), key_path=str(tmp_path / "l.key")))
-    leaf = _pki.Issuer.from_files(str(tmp_path / "leaf.pem"), str(tmp_path / "l.key"))
+    leaf = _pki_issuer.Issuer.from_files(str(tmp_path / "leaf.pem"), str(tmp_path / "l.key"))
     _assert_guard(
         tmp_path, leaf, "is not a CA certificate.*Use the root, intermediate or Edge CA", **_device_spec(tmp_path)
     )
@@ -463,22 +472,26 @@ def test_issuer_key_that_does_not_match_is_refused(tmp_path):
     make_root(tmp_path)
     (tmp_path / "other").mkdir()
     make_root(tmp_path / "other")
-    with pytest.raises(_pki.PKIError, match=r"does not match .*Point both options at the same key pair"):
-        _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "other" / "root-ca.key.pem"))
+    with pytest.raises(_pki_names.PKIError, match=r"does not match .*Point both options at the same key pair"):
+        _pki_issuer.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "other" / "root-ca.key.pem"))
 
 
 @pytest.mark.parametrize(
     ("content", "match"),
     [
         (b"", "holds no PEM certificate"),
-        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not a well-formed PEM certificate"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "content is damaged"),
+        (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "is cut short: it has 1 '-----BEGIN CERTIFICATE-----' line"),
+        (b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", "nothing between its BEGIN and END"),
     ],
 )
 def test_malformed_issuer_certificate_is_refused(tmp_path, content, match):
     make_root(tmp_path)
     (tmp_path / "root-ca.pem").write_bytes(content)
-    with pytest.raises(_pki.PKIError, match=match):
-        _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
+    with pytest.raises(_pki_names.PKIError, match=match) as info:
+        _pki_issuer.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
+    assert "ParseError" not in str(info.value) and "MalformedFraming" not in str(info.value)
+    assert "not a CERTIFICATE" not in str(info.value)
 
 
 def test_malformed_existing_key_is_refused_not_overwritten(tmp_path):
@@ -491,8 +504,8 @@ def test_malformed_existing_key_is_refused_not_overwritten(tmp_path):
 
 
 def test_encrypted_issuer_key_needs_its_passphrase(tmp_path):
-    plan = _pki.FilePlan()
-    _pki.plan_issue(
+    plan = _io.WritePlan()
+    _pki_issue.plan_issue(
         {
             "profile": "root_ca",
             "common_name": "root",
@@ -504,20 +517,20 @@ def test_encrypted_issuer_key_needs_its_passphrase(tmp_path):
         NOW,
         plan,
     )
-    plan.apply(FakeModule({}))
+    plan.apply()
     assert b"ENCRYPTED" in (tmp_path / "root-ca.key.pem").read_bytes()
-    with pytest.raises(_pki.PKIError, match="is encrypted; give its passphrase"):
-        _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
-    with pytest.raises(_pki.PKIError, match="passphrase is wrong"):
-        _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"), "nope")
-    assert _pki.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"), "s3cret")
+    with pytest.raises(_pki_names.PKIError, match="is encrypted; give its passphrase"):
+        _pki_issuer.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"))
+    with pytest.raises(_pki_names.PKIError, match="passphrase is wrong"):
+        _pki_issuer.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"), "nope")
+    assert _pki_issuer.Issuer.from_files(str(tmp_path / "root-ca.pem"), str(tmp_path / "root-ca.key.pem"), "s3cret")
 
 
 def test_edge_ca_cannot_issue_a_ca(tmp_path):
     site = _site(tmp_path)
     assert site["edge"]["is_ca"]
     gw = tmp_path / "gateways" / "gw1"
-    edge = _pki.Issuer.from_files(str(gw / "edge-ca.pem"), str(gw / "edge-ca.key.pem"))
+    edge = _pki_issuer.Issuer.from_files(str(gw / "edge-ca.pem"), str(gw / "edge-ca.key.pem"))
     spec = _device_spec(tmp_path, profile="intermediate_ca", common_name="sub", path=str(tmp_path / "sub.pem"))
     _assert_guard(tmp_path, edge, "pathlen 0 and cannot issue", **spec)
 
@@ -533,8 +546,8 @@ def test_common_name_over_64_is_refused(tmp_path):
 
 def test_report_lists_days_left_and_what_renews(tmp_path):
     _site(tmp_path)
-    window = _pki.parse_renew_window(None)
-    now_report = _pki.report(str(tmp_path), NOW + DAY, window)
+    window = _pki_names.parse_renew_window(None)
+    now_report = _pki_report.report(str(tmp_path), NOW + DAY, window)
     paths = {e["relative_path"]: e for e in now_report["certificates"]}
     assert set(paths) == {
         "root-ca.pem",
@@ -545,19 +558,19 @@ def test_report_lists_days_left_and_what_renews(tmp_path):
     }
     assert now_report["renew"] == []
     assert paths["gateways/gw1/server.pem"]["days_left"] == 89
-    later = _pki.report(str(tmp_path), NOW + 70 * DAY, window)
+    later = _pki_report.report(str(tmp_path), NOW + 70 * DAY, window)
     assert later["renew"] == ["gateways/gw1/server.pem"]
     assert later["certificates"][0]["reasons"][0].startswith("inside its renew window")
     # A replaced key is reported too.
     key = tmp_path / "devices" / "dev1" / "device.key.pem"
-    key.write_bytes(_pki.key_to_pem(_pki.generate_key("ecdsa-p256")))
-    again = _pki.report(str(tmp_path), NOW + DAY, window)
+    key.write_bytes(_pki_load.key_to_pem(_pki_load.generate_key("ecdsa-p256")))
+    again = _pki_report.report(str(tmp_path), NOW + DAY, window)
     assert again["renew"] == ["devices/dev1/device.pem"]
-    expired = _pki.report(str(tmp_path), NOW + 400 * DAY, window)
+    expired = _pki_report.report(str(tmp_path), NOW + 400 * DAY, window)
     assert "gateways/gw1/server.pem" in expired["expired"]
     assert "root-ca.pem" not in expired["expired"]
 
 
 def test_report_on_a_missing_directory_says_what_to_do(tmp_path):
-    with pytest.raises(_pki.PKIError, match="run the pki role first"):
-        _pki.report(str(tmp_path / "nope"), NOW, _pki.parse_renew_window(None))
+    with pytest.raises(_pki_names.PKIError, match="run the pki role first"):
+        _pki_report.report(str(tmp_path / "nope"), NOW, _pki_names.parse_renew_window(None))
