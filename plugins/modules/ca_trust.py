@@ -219,7 +219,7 @@ def main():
     try:
         result = run_ca_trust(module)
     except TrustError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=exc.changed)
     module.exit_json(**result)
 
 
