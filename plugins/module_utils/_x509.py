@@ -379,30 +379,40 @@ class Certificate:
         }
 
 
-def pem_scan(data):
-    """Scan PEM text (bytes) once; return ``(blocks, unterminated)``.
-
-    ``blocks`` is a list of ``(label, body)`` for every complete block in file order (``body`` is the base64 text
-    between the lines, whitespace included); ``unterminated`` lists the labels of BEGIN lines that no matching END
-    line follows (a truncated file). Time is linear in ``len(data)``: the marker lines are found in one pass and
-    paired in a second one over that list.
-    """
+def _pem_walk(data):
+    """Yield ``(label, body_start, body_end)`` for every complete PEM block, then ``(label, None, None)`` for every
+    BEGIN line that no matching END line follows. One pass; the bodies are not copied here."""
     check_size(data)
-    blocks = []
-    unterminated = []
     open_label = None
     open_end = 0
     for mark in _PEM_MARK_RE.finditer(data):
         kind, label = mark.group(1), mark.group(2)
         if kind == b"BEGIN":
             if open_label is not None:
-                unterminated.append(open_label)
+                yield open_label, None, None
             open_label, open_end = label, mark.end()
         elif open_label == label:
-            blocks.append((label, data[open_end : mark.start()]))
+            yield label, open_end, mark.start()
             open_label = None
     if open_label is not None:
-        unterminated.append(open_label)
+        yield open_label, None, None
+
+
+def pem_scan(data):
+    """Scan PEM text (bytes) once; return ``(blocks, unterminated)``.
+
+    ``blocks`` is a list of ``(label, body)`` for every complete block in file order (``body`` is the base64 text
+    between the lines, whitespace included); ``unterminated`` lists the labels of BEGIN lines that no matching END
+    line follows (a truncated file). Time is linear in ``len(data)``: the marker lines are found in one pass and
+    paired as they come.
+    """
+    blocks = []
+    unterminated = []
+    for label, start, end in _pem_walk(data):
+        if start is None:
+            unterminated.append(label)
+        else:
+            blocks.append((label, data[start:end]))
     return blocks, unterminated
 
 
@@ -431,4 +441,8 @@ def decode_pem_body(body):
 
 def certificates_from_pem(data):
     """Return the certificates of a PEM bundle (bytes), in file order."""
-    return [Certificate(decode_pem_body(body)) for body in pem_certificate_bodies(data)]
+    return [
+        Certificate(decode_pem_body(data[start:end]))
+        for label, start, end in _pem_walk(data)
+        if start is not None and label in CERTIFICATE_LABELS
+    ]
