@@ -17,7 +17,11 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._trust import TrustError, load_certificates
+from ansible_collections.edgeops.gateway.plugins.module_utils._trust import (
+    TrustError,
+    load_certificates,
+    refuse_expired,
+)
 
 
 class ActionModule(ActionBase):
@@ -41,7 +45,7 @@ class ActionModule(ActionBase):
                 args["content"] = self._read_controller_src(to_text(args.pop("src")))
                 args.pop("remote_src", None)
             elif args.get("content") is not None:
-                args["content"] = "".join(c.pem() for c in load_certificates(to_text(args["content"]), "content"))
+                args["content"] = self._checked_pem(load_certificates(to_text(args["content"]), "content"))
         except TrustError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
@@ -72,4 +76,22 @@ class ActionModule(ActionBase):
             raise TrustError(
                 f"cannot read src '{path}' on the controller: {exc.strerror}. Check its permissions."
             ) from None
-        return "".join(cert.pem() for cert in load_certificates(data, f"src '{path}'"))
+        return self._checked_pem(load_certificates(data, f"src '{path}'"))
+
+    def _checked_pem(self, certs):
+        """The certificates as PEM, after refusing an expired CA by the controller's clock.
+
+        Only for state=present: the device's clock may be wrong (behind or ahead), the controller's is the reference
+        that tells an expired CA from a wrong device clock. With several certificates the one the module will pick
+        is not known here, so only an input whose certificates are all expired is refused.
+        """
+        if self._task.args.get("state", "present") == "present" and certs:
+            expired = []
+            for cert in certs:
+                try:
+                    refuse_expired(cert)
+                except TrustError as exc:
+                    expired.append(exc)
+            if len(expired) == len(certs):
+                raise expired[0]
+        return "".join(cert.pem() for cert in certs)

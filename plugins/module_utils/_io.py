@@ -75,9 +75,10 @@ def parse_mode(mode, path):
     value = mode
     if isinstance(mode, str):
         text = mode.strip()
-        if not text or any(ch not in "01234567" for ch in text.removeprefix("0o")):
+        digits = text[2:] if text.startswith("0o") else text  # str.removeprefix is Python 3.9+; targets run 3.8
+        if not digits or any(ch not in "01234567" for ch in digits):
             raise WriteError(f"the mode '{mode}' for {path} is not an octal mode; write it like '0600'")
-        value = int(text.removeprefix("0o"), 8)
+        value = int(digits, 8)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0o7777:
         raise WriteError(f"the mode {mode!r} for {path} is not a file mode; use an octal mode from 0000 to 7777")
     return value

@@ -10,8 +10,6 @@ CLI is only used to prove the result with the system's default verification path
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 import hashlib
 import os
@@ -19,79 +17,84 @@ import re
 import tempfile
 from contextlib import contextmanager
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import (
     ATTRIBUTE_NAMES,
+    CERTIFICATE_LABELS,
+    MAX_INPUT_BYTES,
+    Certificate,
     X509Error,
-    has_private_key,
-    pem_certificate_bodies,
+    decode_pem_body,
+    pem_scan,
 )
-from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import Certificate as X509Certificate
 
 
 class TrustError(Exception):
-    """A ca_trust failure; the message says what failed and how to fix it."""
+    """A ca_trust failure; the message says what failed and how to fix it.
+
+    ``changed`` is true when the store was already changed before the failure.
+    """
+
+    def __init__(self, message, changed=False):
+        super().__init__(message)
+        self.changed = changed
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Certificates
+# Certificates (read by the collection's DER reader, ``_x509``; this section only decides and describes)
 # --------------------------------------------------------------------------------------------------------------
 
-_PEM_ANY_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
-
-def _display_name(rdns):
+def display_name(rdns):
     """How ca_trust shows names: attributes in DER order, ", "-separated (its results and messages use this form)."""
     return ", ".join(f"{ATTRIBUTE_NAMES.get(oid, oid)}={value}" for rdn in rdns for oid, value in rdn)
 
 
-class Certificate:
-    """The parts of one X.509 certificate that decide whether it may become a trust anchor.
+def subject_of(cert):
+    return display_name(cert.subject_rdns)
 
-    The certificate is read by the collection's DER reader (``_x509``); this class is ca_trust's view of it.
-    """
 
-    def __init__(self, der):
-        try:
-            cert = X509Certificate(der)
-        except X509Error as exc:
-            raise TrustError(
-                f"the data is PEM/DER-framed but not a valid X.509 certificate ({exc}). "
-                "Give the CA certificate itself, e.g. the site's root-ca.pem."
-            ) from None
-        self._cert = cert
-        self.der = cert.der
-        self.sha256 = cert.sha256
-        self.sha1 = cert.sha1
-        self.is_ca = cert.is_ca
-        self.path_length = cert.path_len
-        self.key_cert_sign = cert.key_cert_sign  # None: no keyUsage extension
-        self.issuer = _display_name(cert.issuer_rdns)
-        self.subject = _display_name(cert.subject_rdns)
-        self.not_before = cert.not_before
-        self.not_after = cert.not_after
+def issuer_of(cert):
+    return display_name(cert.issuer_rdns)
 
-    @property
-    def self_issued(self):
-        return self._cert.self_issued_exact
 
-    @property
-    def can_sign_certificates(self):
-        return self._cert.can_sign_certificates
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def pem(self):
-        return self._cert.pem()
 
-    def summary(self):
-        return {
-            "fingerprint": self.sha256,
-            "thumbprint": self.sha1,
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "not_before": self.not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "not_after": self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "is_ca": self.is_ca,
-            "self_signed": self.self_issued,
-        }
+def summary(cert):
+    return {
+        "fingerprint": cert.sha256,
+        "thumbprint": cert.sha1,
+        "subject": subject_of(cert),
+        "issuer": issuer_of(cert),
+        "not_before": _iso(cert.not_before),
+        "not_after": _iso(cert.not_after),
+        "is_ca": cert.is_ca,
+        "self_signed": cert.self_issued_exact,
+    }
+
+
+def read_input_file(path, what):
+    """The bytes of ``path``, read up to the reader's size bound (a larger file is refused, not read whole)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise TrustError(
+            f"{what} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, far more than a CA certificate or a CA "
+            "bundle; give the CA certificate itself, e.g. the site's root-ca.pem."
+        )
+    return data
+
+
+def _certificate(der, source):
+    try:
+        return Certificate(der)
+    except X509Error as exc:
+        raise TrustError(
+            f"{source} is PEM/DER-framed but not a valid X.509 certificate ({exc}). "
+            "Give the CA certificate itself, e.g. the site's root-ca.pem."
+        ) from None
 
 
 def load_certificates(data, source):
@@ -101,35 +104,46 @@ def load_certificates(data, source):
     """
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    if has_private_key(data):
+    try:
+        blocks, unterminated = pem_scan(data)
+    except X509Error as exc:
+        raise TrustError(f"{source}: {exc}.") from None
+    if any(label.endswith(b"PRIVATE KEY") for label, _body in blocks) or any(
+        label.endswith(b"PRIVATE KEY") for label in unterminated
+    ):
         raise TrustError(
             f"{source} contains a PRIVATE KEY. A trust store takes only the CA certificate: give the certificate file "
             "(e.g. root-ca.pem, not root-ca.key.pem). The key was not written anywhere; if it left its safe place "
             "by mistake, treat it as exposed."
         )
-    blocks = pem_certificate_bodies(data)
-    if blocks:
+    bodies = [body for label, body in blocks if label in CERTIFICATE_LABELS]
+    if bodies:
         certs = []
-        for block in blocks:
+        for body in bodies:
             try:
-                der = base64.b64decode(b"".join(block.split()), validate=True)
-            except (binascii.Error, ValueError):
+                der = decode_pem_body(body)
+            except X509Error:
                 raise TrustError(
                     f"{source} has a CERTIFICATE block whose base64 body is damaged. Export the CA certificate again "
                     "in PEM form."
                 ) from None
-            certs.append(Certificate(der))
+            certs.append(_certificate(der, source))
         return certs
-    other = _PEM_ANY_RE.search(data)
+    if any(label in CERTIFICATE_LABELS for label in unterminated):
+        raise TrustError(
+            f"{source} has a -----BEGIN CERTIFICATE----- line without its -----END CERTIFICATE----- line: the file "
+            "is truncated. Copy or export the CA certificate again."
+        )
+    other = [label for label, _body in blocks] + unterminated
     if other:
         raise TrustError(
             "{} holds a PEM '{}' block, not a CERTIFICATE. Give the CA certificate in PEM "
-            "(-----BEGIN CERTIFICATE-----) or DER form.".format(source, other.group(1).decode("ascii", "replace"))
+            "(-----BEGIN CERTIFICATE-----) or DER form.".format(source, other[0].decode("ascii", "replace"))
         )
     if data[:1] == b"\x30":
         try:
             return [Certificate(data)]
-        except TrustError:
+        except X509Error:
             pass
     raise TrustError(
         f"{source} is not a certificate: it holds neither a PEM CERTIFICATE block nor a DER certificate. "
@@ -147,7 +161,7 @@ def select_certificate(certs, multiple, source):
     if multiple == "first":
         return certs[0]
     if multiple == "root":
-        roots = [c for c in certs if c.self_issued]
+        roots = [c for c in certs if c.self_issued_exact]
         if len(roots) == 1:
             return roots[0]
         raise TrustError(
@@ -158,7 +172,7 @@ def select_certificate(certs, multiple, source):
         "{} holds {} certificates ({}). Trust one deliberately: set multiple=root to take the self-signed root "
         "and ignore the intermediates, multiple=first to take the first one, or split the file and call the "
         "module once per certificate.".format(
-            source, len(certs), "; ".join(c.subject or "(empty subject)" for c in certs)
+            source, len(certs), "; ".join(subject_of(c) or "(empty subject)" for c in certs)
         )
     )
 
@@ -167,38 +181,76 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - Python 3.8 on targets
 
 
-def check_anchor(cert, allow_non_ca, now=None):
-    """Refuse certificates that must not become trust anchors; return warnings for the doubtful ones."""
+def _utc_text(moment):
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_CLOCK_FIX = (
+    "set the device clock (date -s, or hwclock --hctosys where the device has a clock chip) or enable NTP "
+    "(timedatectl set-ntp true, or the distribution's chrony/ntpd)"
+)
+
+
+def check_anchor(cert, allow_non_ca, now=None, checked_on_controller=True):
+    """Refuse certificates that must not become trust anchors; return ``(warnings, clock_off)``.
+
+    ``clock_off`` is true when this host's clock lies outside the CA's validity: the anchor is still installed (the
+    store is right, the clock is wrong), and the proof then verifies with the time check off. A CA that is expired
+    by the controller's clock never gets here: the action plugin refuses it before the host is touched. So with
+    ``checked_on_controller`` (the certificate came through the controller) a host clock past notAfter is the host's
+    clock; without it (``remote_src``) the message names both causes.
+    """
     now = now or utcnow()
     warnings = []
-    if cert.not_after <= now:
-        raise TrustError(
-            "the certificate '{}' (SHA-256 {}) expired on {}; an expired CA verifies nothing. Renew the CA "
-            "(re-run the PKI role) and install the new certificate.".format(
-                cert.subject, cert.sha256, cert.not_after.strftime("%Y-%m-%d %H:%M:%S UTC")
-            )
-        )
+    subject = subject_of(cert)
     if not cert.can_sign_certificates:
         why = "has no basicConstraints CA:TRUE" if not cert.is_ca else "has keyUsage without keyCertSign"
         if not allow_non_ca:
             raise TrustError(
-                f"the certificate '{cert.subject}' (SHA-256 {cert.sha256}) {why}: it is a leaf, not a CA, so it "
+                f"the certificate '{subject}' (SHA-256 {cert.sha256}) {why}: it is a leaf, not a CA, so it "
                 "cannot anchor a chain. Give the site's root CA (root-ca.pem) instead, or set allow_non_ca=true to "
                 "trust this exact certificate on purpose."
             )
-        warnings.append(f"installing '{cert.subject}', which {why}, because allow_non_ca=true")
+        warnings.append(f"installing '{subject}', which {why}, because allow_non_ca=true")
+    clock_off = False
     if cert.not_before > now:
+        clock_off = True
         warnings.append(
-            "the certificate '{}' is not valid before {}; check the host's clock".format(
-                cert.subject, cert.not_before.strftime("%Y-%m-%d %H:%M:%S UTC")
-            )
+            f"the device clock is behind the CA's notBefore: the device says {_utc_text(now)}, the CA '{subject}' is "
+            f"valid from {_utc_text(cert.not_before)}. The anchor is installed and the bundle rebuilt, but TLS "
+            f"clients on this device reject the chain until the clock is right: {_CLOCK_FIX}."
         )
-    if not cert.self_issued:
+    elif cert.not_after <= now:
+        clock_off = True
+        if checked_on_controller:
+            cause = f"The controller's clock found the CA valid, so the device clock is ahead: {_CLOCK_FIX}."
+        else:
+            cause = (
+                "Either the CA is expired (then renew it: re-run the PKI role and install the new certificate) or "
+                f"the device clock is ahead ({_CLOCK_FIX}); compare with the controller's clock to tell which."
+            )
         warnings.append(
-            f"the certificate '{cert.subject}' is not self-signed (issuer '{cert.issuer}'); OpenSSL clients "
+            f"the device clock is past the CA's notAfter: the device says {_utc_text(now)}, the CA '{subject}' is "
+            f"valid until {_utc_text(cert.not_after)}. The anchor is installed and the bundle rebuilt, but TLS "
+            f"clients on this device reject the chain while this lasts. {cause}"
+        )
+    if not cert.self_issued_exact:
+        warnings.append(
+            f"the certificate '{subject}' is not self-signed (issuer '{issuer_of(cert)}'); OpenSSL clients "
             "trust it only with partial-chain verification, so prefer installing the root"
         )
-    return warnings
+    return warnings, clock_off
+
+
+def refuse_expired(cert, now=None, clock="the controller's clock"):
+    """Refuse a CA whose notAfter is past by ``clock`` (the controller's, where the action plugin reads the input)."""
+    now = now or utcnow()
+    if cert.not_after <= now:
+        raise TrustError(
+            f"the CA '{subject_of(cert)}' (SHA-256 {cert.sha256}) is expired: its notAfter is "
+            f"{_utc_text(cert.not_after)} and {clock} says {_utc_text(now)}; an expired CA verifies nothing. "
+            "Renew the CA (re-run the PKI role) and install the new certificate. Nothing was sent to the host."
+        )
 
 
 _FINGERPRINT_RE = re.compile(r"^[0-9A-F]{64}$")
@@ -321,12 +373,12 @@ class AnchorFile:
 
 def read_anchor(path):
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        certs = load_certificates(data, path)
-    except (OSError, TrustError) as exc:
-        return AnchorFile(path, [], [], error=str(exc).split(".", maxsplit=1)[0])
-    return AnchorFile(path, [c.sha256 for c in certs], [c.subject for c in certs])
+        certs = load_certificates(read_input_file(path, path), path)
+    except OSError as exc:
+        return AnchorFile(path, [], [], error=exc.strerror or str(exc))
+    except TrustError as exc:
+        return AnchorFile(path, [], [], error=str(exc).split(". ", maxsplit=1)[0])
+    return AnchorFile(path, [c.sha256 for c in certs], [subject_of(c) for c in certs])
 
 
 def scan_anchors(layout):
@@ -347,15 +399,16 @@ def scan_anchors(layout):
 def bundle_fingerprints(path):
     """SHA-256 fingerprints of every certificate in a PEM bundle (empty when the bundle does not exist)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_input_file(path, f"the bundle {path}")
     except OSError:
         return set()
     result = set()
-    for block in pem_certificate_bodies(data):
+    for label, body in pem_scan(data)[0]:
+        if label not in CERTIFICATE_LABELS:
+            continue
         try:
-            der = base64.b64decode(b"".join(block.split()))
-        except (binascii.Error, ValueError):
+            der = decode_pem_body(body)
+        except X509Error:
             continue
         result.add(hashlib.sha256(der).hexdigest().upper())
     return result
@@ -428,7 +481,7 @@ def plan_present(layout, cert, name, anchors, in_bundle):
     plan.write_path = target
     plan.path = target
     plan.run_update = True
-    plan.after.append(_line(target, cert.sha256, cert.subject))
+    plan.after.append(_line(target, cert.sha256, subject_of(cert)))
     return plan
 
 
@@ -482,32 +535,78 @@ def os_store_environment():
         os.environ.update(saved)
 
 
-def write_anchor(module, path, cert):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".ca_trust-", suffix=".tmp", dir=directory)
+def plan_writes(layout, plan, cert):
+    """The file changes of ``plan`` as one checked, ordered write plan: removals first, then the new anchor."""
+    writes = WritePlan()
+    owner = group = 0 if os.geteuid() == 0 else None
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(cert.pem())
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    module.set_mode_if_different(path, "0644", False)
-    if os.geteuid() == 0:
-        module.set_owner_if_different(path, "root", False)
-        module.set_group_if_different(path, "root", False)
+        for path in plan.remove_paths:
+            writes.remove(path, what="the anchor", order=0)
+        if plan.write_path:
+            writes.write(
+                plan.write_path,
+                cert.pem().encode("ascii"),
+                0o644,
+                owner=owner,
+                group=group,
+                what="the anchor",
+                order=1,
+                dir_mode=0o755,
+            )
+    except WriteError as exc:
+        raise TrustError(f"{exc}. Set anchor_dir to the folder the update command reads.") from None
+    return writes
 
 
-def run_update(module, layout):
-    executable = module.get_bin_path(layout.update_command[0])
+def find_update_command(module, layout):
+    """The executable of the update command; refuses a missing or non-executable one before anything is written."""
+    command = layout.update_command[0] if layout.update_command else ""
+    how = (
+        "Install the 'ca-certificates' package, or set update_command for this distribution."
+        if layout.family != "custom" and layout.update_command == FAMILIES.get(layout.family, {}).get("update_command")
+        else "Give the command that rebuilds the bundle as update_command (a list: the program, then its arguments)."
+    )
+    if not command:
+        raise TrustError(f"update_command is empty. {how}")
+    if os.sep in command:
+        if not os.path.isfile(command):
+            raise TrustError(f"the trust store update command '{command}' does not exist on the host. {how}")
+        if not os.access(command, os.X_OK):
+            raise TrustError(
+                f"the trust store update command '{command}' is not executable (chmod +x it, or give the "
+                f"interpreter as the first element of update_command). {how}"
+            )
+        return command
+    executable = module.get_bin_path(command)
     if not executable:
+        raise TrustError(f"the trust store update command '{command}' was not found on the host's PATH. {how}")
+    return executable
+
+
+def find_openssl(module):
+    openssl = module.get_bin_path("openssl")
+    if not openssl:
         raise TrustError(
-            f"the trust store update command '{layout.update_command[0]}' was not found on the host. Install the "  # noqa: S608 - a message, not SQL
-            "'ca-certificates' package, or set update_command for this distribution."
+            "openssl was not found on the host, so the result cannot be proven. Install the 'openssl' package, "
+            "or set verify=false."
         )
+    return openssl
+
+
+def preflight(module, layout, plan, writes, *, verify):
+    """Everything a change needs, checked before the first write (also in check mode): the folder, the target
+    files, the update command and, for the proof, openssl. Returns the update command's executable."""
+    try:
+        writes.check()
+    except WriteError as exc:
+        raise TrustError(f"{exc}. Set anchor_dir to a writable folder the update command reads.") from None
+    executable = find_update_command(module, layout) if plan.run_update else None
+    if verify:
+        find_openssl(module)
+    return executable
+
+
+def run_update(module, layout, executable):
     rc, out, err = module.run_command([executable, *layout.update_command[1:]])
     if rc != 0:
         raise TrustError(
@@ -519,24 +618,26 @@ def run_update(module, layout):
     return out
 
 
-def openssl_verify(module, path, partial_chain):
+def openssl_verify(module, path, partial_chain, no_check_time=False):
     """Verify ``path`` with OpenSSL's default store and no environment overrides; return (ok, message)."""
-    openssl = module.get_bin_path("openssl")
-    if not openssl:
-        raise TrustError(
-            "openssl was not found on the host, so the result cannot be proven. Install the 'openssl' package, "
-            "or set verify=false."
-        )
-    args = [openssl, "verify"]
+    args = [find_openssl(module), "verify"]
     if partial_chain:
         args.append("-partial_chain")
+    if no_check_time:
+        args.append("-no_check_time")
     args.append(path)
     with os_store_environment():
         rc, out, err = module.run_command(args)
     return rc == 0, (out + err).strip()
 
 
-def prove_present(module, layout, cert, verify):
+def _pem_file(module, cert):
+    with tempfile.NamedTemporaryFile("w", suffix=".pem", dir=module.tmpdir, delete=False) as handle:
+        handle.write(cert.pem())
+    return handle.name
+
+
+def prove_present(module, layout, cert, verify, clock_off=False):
     proof = {"bundle_contains": cert.sha256 in bundle_fingerprints(layout.bundle_path)}
     if not proof["bundle_contains"]:
         raise TrustError(
@@ -545,10 +646,11 @@ def prove_present(module, layout, cert, verify):
             "update_command and bundle_path to match this distribution."
         )
     if verify:
-        with tempfile.NamedTemporaryFile("w", suffix=".pem", dir=module.tmpdir, delete=False) as handle:
-            handle.write(cert.pem())
-        ok, message = openssl_verify(module, handle.name, not cert.self_issued)
+        # With the device clock outside the CA's validity, OpenSSL would reject any chain for the time alone; the
+        # time check is left out so that the proof still shows the anchor is the one OpenSSL's store holds.
+        ok, message = openssl_verify(module, _pem_file(module, cert), not cert.self_issued_exact, clock_off)
         proof["openssl_verify"] = ok
+        proof["time_checked"] = not clock_off
         if not ok:
             raise TrustError(
                 f"the certificate is in {layout.bundle_path} but 'openssl verify' with the system defaults still "
@@ -566,9 +668,7 @@ def prove_absent(module, layout, fingerprint, cert, *, verify, warnings):
             "was removed: another source (the distribution's CA list or another tool) trusts it"
         )
     if verify and cert is not None:
-        with tempfile.NamedTemporaryFile("w", suffix=".pem", dir=module.tmpdir, delete=False) as handle:
-            handle.write(cert.pem())
-        ok, _message = openssl_verify(module, handle.name, not cert.self_issued)
+        ok, _message = openssl_verify(module, _pem_file(module, cert), not cert.self_issued_exact, True)
         proof["openssl_verify"] = ok
         if ok:
             warnings.append(
@@ -577,15 +677,23 @@ def prove_absent(module, layout, fingerprint, cert, *, verify, warnings):
     return proof
 
 
-def apply_plan(module, layout, plan, cert):
-    """Carry out a plan (not in check mode); return the update command's output or None."""
-    for path in plan.remove_paths:
-        os.unlink(path)
-    if plan.write_path:
-        write_anchor(module, plan.write_path, cert)
-    if plan.run_update:
-        return run_update(module, layout)
-    return None
+def apply_plan(module, layout, plan, writes, executable):
+    """Carry out a checked plan (not in check mode); return the update command's output or None.
+
+    A failure raises TrustError whose ``changed`` says whether the store was changed before it.
+    """
+    bundle_before = read_bytes(layout.bundle_path)
+    try:
+        writes.apply()
+    except WriteError as exc:
+        raise TrustError(f"{exc}. The update command did not run.", changed=exc.changed) from None
+    if not plan.run_update:
+        return None
+    try:
+        return run_update(module, layout, executable)
+    except TrustError as exc:
+        exc.changed = bool(writes.done) or read_bytes(layout.bundle_path) != bundle_before
+        raise
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -604,12 +712,20 @@ def _read_input(params):
                 "remote_src=false to read it on the controller."
             )
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            data = read_input_file(path, f"src '{path}'")
         except OSError as exc:
             raise TrustError(f"cannot read src '{path}': {exc.strerror}. Check its permissions.") from None
         return load_certificates(data, f"src '{path}'")
     return []
+
+
+def _removed_certificate(plan):
+    if not plan.remove_paths:
+        return None
+    try:
+        return load_certificates(read_input_file(plan.remove_paths[0], plan.remove_paths[0]), plan.remove_paths[0])[0]
+    except (OSError, TrustError):
+        return None
 
 
 def run_ca_trust(module):
@@ -631,8 +747,11 @@ def run_ca_trust(module):
     anchors = scan_anchors(layout)
     bundle = bundle_fingerprints(layout.bundle_path)
 
+    clock_off = False
     if params["state"] == "present":
-        warnings.extend(check_anchor(cert, params["allow_non_ca"]))
+        # content reaches the module through the action plugin, which refused a CA expired by the controller's clock.
+        found, clock_off = check_anchor(cert, params["allow_non_ca"], checked_on_controller=params["src"] is None)
+        warnings.extend(found)
         fingerprint = cert.sha256
         plan = plan_present(layout, cert, name, anchors, fingerprint in bundle)
     else:
@@ -641,6 +760,12 @@ def run_ca_trust(module):
             fingerprint = normalize_fingerprint(params["fingerprint"])
         plan = plan_absent(layout, fingerprint, name, anchors, fingerprint in bundle if fingerprint else False)
     warnings.extend(plan.warnings)
+    removed_cert = cert if cert is not None else _removed_certificate(plan)
+    writes = plan_writes(layout, plan, cert)
+    executable = None
+    if plan.changed:
+        verify = params["verify"] and (params["state"] == "present" or removed_cert is not None)
+        executable = preflight(module, layout, plan, writes, verify=verify)
 
     result = {
         "changed": plan.changed,
@@ -654,35 +779,34 @@ def run_ca_trust(module):
     if fingerprint:
         result["fingerprint"] = fingerprint
     if cert is not None:
-        summary = cert.summary()
+        described = summary(cert)
         for key in ("thumbprint", "subject", "not_after"):
-            result[key] = summary[key]
+            result[key] = described[key]
     if params["state"] == "present":
         result["path"] = plan.path
     if module._diff:
         result["diff"] = plan.diff()
 
     if plan.changed and not module.check_mode:
-        removed_cert = cert
-        if removed_cert is None and plan.remove_paths:
-            try:
-                with open(plan.remove_paths[0], "rb") as handle:
-                    removed_cert = load_certificates(handle.read(), plan.remove_paths[0])[0]
-            except (OSError, TrustError):
-                removed_cert = None
-        apply_plan(module, layout, plan, cert)
+        apply_plan(module, layout, plan, writes, executable)
         result["store_updated"] = plan.run_update
-        if params["state"] == "present":
-            result["proof"] = prove_present(module, layout, cert, params["verify"])
-        elif fingerprint or removed_cert is not None:
-            result["proof"] = prove_absent(
-                module,
-                layout,
-                fingerprint or removed_cert.sha256,
-                removed_cert,
-                verify=params["verify"],
-                warnings=warnings,
-            )
+        try:
+            if params["state"] == "present":
+                result["proof"] = prove_present(module, layout, cert, params["verify"], clock_off)
+            elif fingerprint or removed_cert is not None:
+                result["proof"] = prove_absent(
+                    module,
+                    layout,
+                    fingerprint or removed_cert.sha256,
+                    removed_cert,
+                    verify=params["verify"],
+                    warnings=warnings,
+                )
+        except TrustError as exc:
+            exc.changed = True
+            for warning in warnings:
+                module.warn(warning)
+            raise
     for warning in warnings:
         module.warn(warning)
     return result

@@ -21,11 +21,16 @@ import re
 
 UTC = datetime.timezone.utc  # noqa: UP017 - datetime.UTC is Python 3.11+, targets run 3.8+
 
-_PEM_RE = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.*?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
-    re.DOTALL,
-)
-_PRIVATE_KEY_RE = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+# One pass over the input finds every BEGIN and END line; pairing them is a walk over that list, so the scan is
+# linear in the input whatever it holds (BEGIN lines without END included). Labels are bounded so that the
+# regular expression cannot backtrack over long runs either.
+_PEM_MARK_RE = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]{1,64})-----")
+CERTIFICATE_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE")
+
+# Bounds that keep the reader's time and memory small on a device, whatever it is given.
+MAX_INPUT_BYTES = 32 * 1024 * 1024  # a PEM bundle; a system CA bundle is about 0.2 MiB
+MAX_CERTIFICATE_BYTES = 1024 * 1024  # one DER certificate; real ones are a few KiB
+MAX_ELEMENTS = 20000  # DER elements read from one certificate (a real one has a few hundred)
 
 # Short names of the attributes seen in certificate names (RFC 4514 plus the usual extras); ca_trust's
 # display names use them too.
@@ -56,6 +61,15 @@ class X509Error(ValueError):
     """The bytes are not a certificate this reader understands."""
 
 
+def check_size(data, what="the input"):
+    """Refuse input larger than the reader takes, before any work is done on it."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise X509Error(
+            f"{what} is {len(data)} bytes; the certificate reader takes at most {MAX_INPUT_BYTES // (1024 * 1024)} MiB. "
+            "Give the CA certificate or bundle itself, not a larger file"
+        )
+
+
 def _tlv(data, pos, end=None):
     """Read one DER tag-length-value at ``pos``; return ``(tag, value_start, value_end)``."""
     if end is None:
@@ -78,26 +92,61 @@ def _tlv(data, pos, end=None):
     return tag, pos, pos + length
 
 
-def _children(data, start, end):
+class _Budget:
+    """How many DER elements one certificate may still hold; bounds time and memory on crafted input."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, count):
+        self.left = count
+
+
+def _children(data, start, end, budget=None):
     """Yield ``(tag, value_start, value_end)`` for every element between ``start`` and ``end``."""
     pos = start
     while pos < end:
         tag, vstart, vend = _tlv(data, pos, end)
+        if budget is not None:
+            budget.left -= 1
+            if budget.left < 0:
+                raise X509Error(
+                    f"the certificate holds more than {MAX_ELEMENTS} DER elements; real certificates hold a few "
+                    "hundred, so this one is damaged or crafted"
+                )
         yield tag, vstart, vend
         pos = vend
 
 
 def _oid(raw):
+    """Dotted text of an OID's content octets (X.690 8.19).
+
+    The first subidentifier encodes the first two arcs as ``40 * first + second`` and may span several octets:
+    with first arc 2 the second arc is not bounded (``2.999.1`` is ``88 37 01``, first subidentifier 1079).
+    """
     if not raw:
         raise X509Error("empty OID")
-    first = raw[0]
-    arcs = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    if len(raw) > 128:
+        raise X509Error("OID longer than 128 octets")
+    values = []
     value = 0
-    for byte in raw[1:]:
+    started = False
+    for byte in raw:
+        if not started and byte == 0x80:
+            raise X509Error("OID subidentifier with a leading 0x80 octet")
         value = (value << 7) | (byte & 0x7F)
+        started = True
         if not byte & 0x80:
-            arcs.append(value)
+            values.append(value)
             value = 0
+            started = False
+    if started:
+        raise X509Error("truncated OID")
+    first = values[0]
+    if first < 80:
+        arcs = [first // 40, first % 40]
+    else:
+        arcs = [2, first - 80]
+    arcs.extend(values[1:])
     return ".".join(str(arc) for arc in arcs)
 
 
@@ -150,16 +199,16 @@ def _escape_rfc4514(value):
     return "".join(out)
 
 
-def _name(data, start, end):
+def _name(data, start, end, budget=None):
     """Return ``(rfc4514_string, comparison_key, rdns)`` for a Name.
 
     ``rdns`` is the Name as read: a tuple of RDNs in DER order, each a tuple of ``(oid, value)``.
     """
     rdns = []
-    for _tag, sstart, send in _children(data, start, end):  # SET per RDN
+    for _tag, sstart, send in _children(data, start, end, budget):  # SET per RDN
         attrs = []
-        for _t, astart, aend in _children(data, sstart, send):  # AttributeTypeAndValue
-            parts = list(_children(data, astart, aend))
+        for _t, astart, aend in _children(data, sstart, send, budget):  # AttributeTypeAndValue
+            parts = list(_children(data, astart, aend, budget))
             if len(parts) != 2 or parts[0][0] != 0x06:
                 raise X509Error("invalid attribute in a certificate name")
             oid = _oid(data[parts[0][1] : parts[0][2]])
@@ -187,7 +236,13 @@ class Certificate:
     """What the diagnosis needs to know about one certificate."""
 
     def __init__(self, der):
+        if len(der) > MAX_CERTIFICATE_BYTES:
+            raise X509Error(
+                f"the certificate is {len(der)} bytes; the reader takes at most {MAX_CERTIFICATE_BYTES // 1024} KiB "
+                "per certificate (real ones are a few KiB), so this one is damaged or crafted"
+            )
         self.der = bytes(der)
+        self._budget = _Budget(MAX_ELEMENTS)
         self.sha256 = hashlib.sha256(self.der).hexdigest().upper()
         self.san_dns = []
         self.san_ip = []
@@ -213,10 +268,10 @@ class Certificate:
         tag, start, end = _tlv(data, 0)
         if tag != 0x30 or end != len(data):
             raise X509Error("not a DER certificate (outer SEQUENCE expected)")
-        elements = list(_children(data, start, end))
+        elements = list(_children(data, start, end, self._budget))
         if len(elements) != 3 or elements[0][0] != 0x30:
             raise X509Error("not a DER certificate (tbsCertificate, algorithm, signature expected)")
-        tbs = list(_children(data, elements[0][1], elements[0][2]))
+        tbs = list(_children(data, elements[0][1], elements[0][2], self._budget))
         index = 1 if tbs and tbs[0][0] == 0xA0 else 0  # optional [0] version
         if len(tbs) < index + 6:
             raise X509Error("truncated tbsCertificate")
@@ -224,23 +279,23 @@ class Certificate:
         # The elements of a SEQUENCE are contiguous: each Name's TLV starts where the element before it ends.
         self.issuer_der = data[sigalg[2] : issuer[2]]
         self.subject_der = data[validity[2] : subject[2]]
-        self.issuer, self.issuer_key, self.issuer_rdns = _name(data, issuer[1], issuer[2])
-        self.subject, self.subject_key, self.subject_rdns = _name(data, subject[1], subject[2])
-        times = list(_children(data, validity[1], validity[2]))
+        self.issuer, self.issuer_key, self.issuer_rdns = _name(data, issuer[1], issuer[2], self._budget)
+        self.subject, self.subject_key, self.subject_rdns = _name(data, subject[1], subject[2], self._budget)
+        times = list(_children(data, validity[1], validity[2], self._budget))
         if len(times) != 2:
             raise X509Error("invalid validity")
         self.not_before = _time(times[0][0], data[times[0][1] : times[0][2]])
         self.not_after = _time(times[1][0], data[times[1][1] : times[1][2]])
         for tag, estart, eend in tbs[index + 6 :]:
             if tag == 0xA3:  # [3] extensions
-                seq = list(_children(data, estart, eend))
+                seq = list(_children(data, estart, eend, self._budget))
                 if len(seq) != 1 or seq[0][0] != 0x30:
                     raise X509Error("extensions must be one SEQUENCE")
-                for _t, xstart, xend in _children(data, seq[0][1], seq[0][2]):
+                for _t, xstart, xend in _children(data, seq[0][1], seq[0][2], self._budget):
                     self._extension(data, xstart, xend)
 
     def _extension(self, data, start, end):
-        parts = list(_children(data, start, end))
+        parts = list(_children(data, start, end, self._budget))
         if len(parts) < 2 or parts[0][0] != 0x06:
             raise X509Error("invalid extension")
         oid = _oid(data[parts[0][1] : parts[0][2]])
@@ -249,14 +304,14 @@ class Certificate:
             raise X509Error("extension value is not an OCTET STRING")
         if oid == _OID_SAN:
             _t, sstart, send = _tlv(data, vstart, vend)
-            for gtag, gstart, gend in _children(data, sstart, send):
+            for gtag, gstart, gend in _children(data, sstart, send, self._budget):
                 if gtag == 0x82:  # [2] dNSName
                     self.san_dns.append(data[gstart:gend].decode("ascii", "replace"))
                 elif gtag == 0x87:  # [7] iPAddress
                     self.san_ip.append(_format_ip(data[gstart:gend]))
         elif oid == _OID_BASIC_CONSTRAINTS:
             _t, sstart, send = _tlv(data, vstart, vend)
-            for btag, bstart, bend in _children(data, sstart, send):
+            for btag, bstart, bend in _children(data, sstart, send, self._budget):
                 if btag == 0x01:
                     self.is_ca = data[bstart:bend] != b"\x00"
                 elif btag == 0x02:
@@ -272,7 +327,7 @@ class Certificate:
             self.ski = binascii.hexlify(data[kstart:kend]).decode("ascii").upper()
         elif oid == _OID_AKI:
             _t, sstart, send = _tlv(data, vstart, vend)
-            for atag, astart, aend in _children(data, sstart, send):
+            for atag, astart, aend in _children(data, sstart, send, self._budget):
                 if atag == 0x80:  # [0] keyIdentifier
                     self.aki = binascii.hexlify(data[astart:aend]).decode("ascii").upper()
 
@@ -324,23 +379,70 @@ class Certificate:
         }
 
 
+def _pem_walk(data):
+    """Yield ``(label, body_start, body_end)`` for every complete PEM block, then ``(label, None, None)`` for every
+    BEGIN line that no matching END line follows. One pass; the bodies are not copied here."""
+    check_size(data)
+    open_label = None
+    open_end = 0
+    for mark in _PEM_MARK_RE.finditer(data):
+        kind, label = mark.group(1), mark.group(2)
+        if kind == b"BEGIN":
+            if open_label is not None:
+                yield open_label, None, None
+            open_label, open_end = label, mark.end()
+        elif open_label == label:
+            yield label, open_end, mark.start()
+            open_label = None
+    if open_label is not None:
+        yield open_label, None, None
+
+
+def pem_scan(data):
+    """Scan PEM text (bytes) once; return ``(blocks, unterminated)``.
+
+    ``blocks`` is a list of ``(label, body)`` for every complete block in file order (``body`` is the base64 text
+    between the lines, whitespace included); ``unterminated`` lists the labels of BEGIN lines that no matching END
+    line follows (a truncated file). Time is linear in ``len(data)``: the marker lines are found in one pass and
+    paired as they come.
+    """
+    blocks = []
+    unterminated = []
+    for label, start, end in _pem_walk(data):
+        if start is None:
+            unterminated.append(label)
+        else:
+            blocks.append((label, data[start:end]))
+    return blocks, unterminated
+
+
 def has_private_key(data):
-    """True when ``data`` (bytes) holds a PEM private key block of any kind."""
-    return _PRIVATE_KEY_RE.search(data) is not None
+    """True when ``data`` (bytes) holds a PEM private key BEGIN line of any kind (complete block or not)."""
+    return any(label.endswith(b"PRIVATE KEY") for kind, label in _pem_marks(data) if kind == b"BEGIN")
+
+
+def _pem_marks(data):
+    check_size(data)
+    return [(m.group(1), m.group(2)) for m in _PEM_MARK_RE.finditer(data)]
 
 
 def pem_certificate_bodies(data):
     """The base64 bodies (bytes, whitespace included) of the CERTIFICATE blocks of ``data``, in file order."""
-    return _PEM_RE.findall(data)
+    return [body.strip() for label, body in pem_scan(data)[0] if label in CERTIFICATE_LABELS]
+
+
+def decode_pem_body(body):
+    """DER bytes of one PEM block body; X509Error when the base64 is damaged."""
+    try:
+        return base64.b64decode(b"".join(body.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise X509Error("a PEM certificate block is not valid base64") from exc
 
 
 def certificates_from_pem(data):
     """Return the certificates of a PEM bundle (bytes), in file order."""
-    found = []
-    for block in pem_certificate_bodies(data):
-        try:
-            der = base64.b64decode(b"".join(block.split()), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise X509Error("a PEM certificate block is not valid base64") from exc
-        found.append(Certificate(der))
-    return found
+    return [
+        Certificate(decode_pem_body(data[start:end]))
+        for label, start, end in _pem_walk(data)
+        if start is not None and label in CERTIFICATE_LABELS
+    ]

@@ -29,9 +29,26 @@ description:
     O(store_name) and O(store_location), matched by its SHA-1 thumbprint. That implementation has not been run on a
     Windows host by this collection's CI.
   - Input that must not become a trust anchor is refused before anything is written, with a message saying how to
-    fix it; the store is left as it was. That is data that is not a certificate, data that contains a private key
-    (the key is never echoed), a certificate that is not a CA unless O(allow_non_ca=true), and an expired
-    certificate.
+    fix it; the store is left as it was. That is data that is not a certificate (a truncated PEM file is named as
+    such), data that contains a private key (the key is never echoed), a certificate that is not a CA unless
+    O(allow_non_ca=true), and a CA that is expired by the controller's clock.
+  - Everything a change needs is checked before the first write, in check mode too, so that a refused run leaves
+    nothing behind. That is the anchor folder (a folder, writable, not on a read-only file system), the update
+    command (it exists and is executable) and, with O(verify=true), C(openssl). Input larger than 32 MiB, a
+    certificate larger than 1 MiB or with more DER elements than any real certificate is refused.
+  - When a step fails after the store was changed (the update command fails, or the proof does), the result says
+    C(changed=true), so a handler or a report sees the change; the next run repairs a stale bundle.
+  - B(Device clocks.) Many devices boot without a clock chip or NTP, so their clock can be behind a CA that was
+    just created. When the host's clock is before the CA's notBefore, the anchor is installed and the bundle rebuilt
+    anyway, the task reports success with a warning that says "the device clock is behind the CA's notBefore",
+    with both times and the fix (set the clock, enable NTP), and the C(openssl verify) proof runs with
+    C(-no_check_time), so it still proves that the anchor is in the store OpenSSL reads (C(time_checked) in RV(proof) is
+    V(false)). TLS clients on the device reject the chain until the clock is right.
+  - When the host's clock is past the CA's notAfter the same happens, with the warning "the device clock is past
+    the CA's notAfter". The action plugin first checks the CA against the controller's clock and refuses a CA that
+    is expired there ("is expired"), before the host is touched; so for certificates read on the controller the
+    warning says that the device clock is ahead. With O(remote_src=true) the controller never sees the certificate
+    and the warning names both causes (an expired CA or a clock that is ahead).
   - The action plugin reads O(src) on the controller (unless O(remote_src=true)), refuses a private key there so
     that it never travels to the host, and sends only the certificates to the host.
   - The options O(store_name) and O(store_location) apply to Windows only; O(verify), O(family), O(anchor_dir),
@@ -55,7 +72,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode reports what would be written or removed and whether the update command would run.
+      - Check mode reports what would be written or removed and whether the update command would run, after the
+        same checks of the anchor folder, the update command and C(openssl) as a real run.
   diff_mode:
     support: full
     details:
@@ -175,9 +193,11 @@ proof:
     - How the result was proven after a change on Linux; empty when nothing changed or in check mode.
     - C(bundle_contains) tells whether O(bundle_path) holds the certificate, C(openssl_verify) whether
       C(openssl verify) with the system defaults accepts it.
+    - C(time_checked) is V(false) when the host's clock is outside the CA's validity and C(openssl verify) ran with
+      C(-no_check_time) (see the warning of that run).
   returned: success, Linux
   type: dict
-  sample: {bundle_contains: true, openssl_verify: true}
+  sample: {bundle_contains: true, openssl_verify: true, time_checked: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -219,7 +239,7 @@ def main():
     try:
         result = run_ca_trust(module)
     except TrustError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=exc.changed)
     module.exit_json(**result)
 
 

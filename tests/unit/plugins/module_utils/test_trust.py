@@ -38,8 +38,8 @@ def test_pem_is_parsed_like_cryptography_reads_it(root):
     (cert,) = _trust.load_certificates(root.pem, "root")
     assert cert.sha256 == root.sha256
     assert cert.sha1 == root.sha1
-    assert cert.subject == "CN=edgeops test root CA, O=edgeops test"
-    assert cert.self_issued
+    assert _trust.subject_of(cert) == "CN=edgeops test root CA, O=edgeops test"
+    assert cert.self_issued_exact
     assert cert.is_ca
     assert cert.key_cert_sign is True
     assert cert.not_after == root.cert.not_valid_after_utc.replace(microsecond=0)
@@ -65,8 +65,8 @@ def test_pem_with_text_and_several_certificates(root, intermediate):
     data = b"subject=whatever\n" + intermediate.pem + b"\n# comment\n" + root.pem
     certs = _trust.load_certificates(data, "chain.pem")
     assert [c.sha256 for c in certs] == [intermediate.sha256, root.sha256]
-    assert certs[0].path_length == 0
-    assert not certs[0].self_issued
+    assert certs[0].path_len == 0
+    assert not certs[0].self_issued_exact
 
 
 def test_matches_openssl_fingerprint(root, tmp_path):
@@ -153,14 +153,38 @@ def test_multiple_root_needs_exactly_one_root(root, intermediate):
         _trust.select_certificate(_trust.load_certificates(intermediate.pem + intermediate.pem, "x"), "root", "x")
 
 
-def test_expired_ca_is_refused_even_when_forced():
+def test_expired_ca_is_refused_by_the_controller_clock_even_when_forced():
     old = make_cert("expired root", not_before=NOW - 30 * DAY, not_after=NOW - DAY)
     (cert,) = _trust.load_certificates(old.pem, "old")
-    for force in (False, True):
-        with pytest.raises(TrustError) as info:
-            _trust.check_anchor(cert, allow_non_ca=force)
-        assert "expired" in str(info.value)
-        assert "Renew the CA" in str(info.value)
+    with pytest.raises(TrustError) as info:
+        _trust.refuse_expired(cert)
+    message = str(info.value)
+    assert "is expired: its notAfter is" in message
+    assert "the controller's clock says" in message
+    assert "Renew the CA" in message
+    _trust.refuse_expired(cert, now=NOW - 2 * DAY)  # valid by that clock: no refusal
+
+
+def test_device_clock_outside_the_validity_installs_with_a_warning():
+    (cert,) = _trust.load_certificates(make_cert("fresh root", not_before=NOW + DAY).pem, "x")
+    found, clock_off = _trust.check_anchor(cert, allow_non_ca=False, now=NOW)
+    assert clock_off
+    (warning,) = found
+    assert "the device clock is behind the CA's notBefore" in warning
+    assert _trust._utc_text(NOW) in warning
+    assert _trust._utc_text(cert.not_before) in warning
+    assert "NTP" in warning
+    later = NOW + 400 * DAY
+    (expired,) = _trust.load_certificates(make_cert("root", not_after=NOW + 365 * DAY).pem, "x")
+    found, clock_off = _trust.check_anchor(expired, allow_non_ca=False, now=later)
+    assert clock_off
+    assert "the device clock is past the CA's notAfter" in found[0]
+    assert "the device clock is ahead" in found[0]
+    assert "renew" not in found[0]
+    # src read on the host (remote_src): the controller never saw the CA, so both causes are named.
+    found, _clock_off = _trust.check_anchor(expired, allow_non_ca=False, now=later, checked_on_controller=False)
+    assert "Either the CA is expired" in found[0]
+    assert "device clock is ahead" in found[0]
 
 
 def test_leaf_is_refused_unless_allowed():
@@ -170,7 +194,7 @@ def test_leaf_is_refused_unless_allowed():
         _trust.check_anchor(cert, allow_non_ca=False)
     assert "not a CA" in str(info.value)
     assert "allow_non_ca=true" in str(info.value)
-    warnings = _trust.check_anchor(cert, allow_non_ca=True)
+    warnings, _clock_off = _trust.check_anchor(cert, allow_non_ca=True)
     assert any("allow_non_ca=true" in w for w in warnings)
 
 
@@ -191,11 +215,11 @@ def test_ca_without_key_cert_sign_is_refused():
 
 def test_future_and_intermediate_certificates_only_warn(root, intermediate):
     (future,) = _trust.load_certificates(make_cert("future root", not_before=NOW + DAY).pem, "x")
-    assert any("clock" in w for w in _trust.check_anchor(future, allow_non_ca=False))
+    assert any("clock" in w for w in _trust.check_anchor(future, allow_non_ca=False)[0])
     (inter,) = _trust.load_certificates(intermediate.pem, "x")
-    assert any("not self-signed" in w for w in _trust.check_anchor(inter, allow_non_ca=False))
+    assert any("not self-signed" in w for w in _trust.check_anchor(inter, allow_non_ca=False)[0])
     (good,) = _trust.load_certificates(root.pem, "x")
-    assert _trust.check_anchor(good, allow_non_ca=False) == []
+    assert _trust.check_anchor(good, allow_non_ca=False) == ([], False)
 
 
 def test_fingerprint_and_name_validation(root):
@@ -307,7 +331,7 @@ def test_plan_present_new_same_ca_other_name_and_replacement(tmp_path, root):
     plan = _trust.plan_present(layout, cert, "site-root", [], in_bundle=False)
     assert plan.changed
     assert plan.write_path == os.path.join(layout.anchor_dir, "site-root.crt")
-    assert plan.diff() == {"before": "", "after": f"{plan.write_path}: {root.sha256} ({cert.subject})\n"}
+    assert plan.diff() == {"before": "", "after": f"{plan.write_path}: {root.sha256} ({_trust.subject_of(cert)})\n"}
 
     Path(layout.anchor_dir, "old-name.crt").write_bytes(root.pem)
     anchors = _trust.scan_anchors(layout)
@@ -384,7 +408,7 @@ def _system_root(tmp_path):
         if b"-----BEGIN CERTIFICATE-----" not in block:
             continue
         (cert,) = _trust.load_certificates(block + b"-----END CERTIFICATE-----\n", "system")
-        if cert.self_issued and cert.not_after > _trust.utcnow():
+        if cert.self_issued_exact and cert.not_after > _trust.utcnow():
             path = tmp_path / "system-root.pem"
             path.write_text(cert.pem())
             return path
@@ -423,7 +447,12 @@ def test_os_store_environment_restores_variables(monkeypatch):
 # Target-side code must run on the Python of older devices
 # ---------------------------------------------------------------------------------------------------------------
 
-TARGET_FILES = ("plugins/module_utils/_trust.py", "plugins/modules/ca_trust.py", "plugins/module_utils/_x509.py")
+TARGET_FILES = (
+    "plugins/module_utils/_trust.py",
+    "plugins/modules/ca_trust.py",
+    "plugins/module_utils/_x509.py",
+    "plugins/module_utils/_io.py",
+)
 COLLECTION = Path(_trust.__file__).resolve().parents[2]
 
 
@@ -466,6 +495,8 @@ def test_module_utils_runs_on_python_38_when_available(tmp_path, root):
         "import ansible_collections.edgeops.gateway.plugins.module_utils._trust as m\n"
         f"assert os.path.realpath(m.__file__) == {str(COLLECTION / TARGET_FILES[0])!r}, m.__file__\n"
         f"c = m.load_certificates(open({str(tmp_path / 'root.pem')!r}, 'rb').read(), 'root')[0]\n"
+        "import ansible_collections.edgeops.gateway.plugins.module_utils._io as io\n"
+        "assert io.parse_mode('0644', 'x') == 0o644, 'parse_mode'\n"
         "print(sys.version_info[:2], c.sha256, m.check_anchor(c, False))\n"
     )
     out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True).stdout

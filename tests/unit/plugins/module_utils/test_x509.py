@@ -227,3 +227,107 @@ def test_private_keys_and_pem_bodies_are_found():
     assert len(bodies) == 2
     assert bodies[0] == bodies[1]
     assert pem_certificate_bodies(b"-----BEGIN CERTIFICATE----------END CERTIFICATE-----") == [b""]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bounds: linear PEM scanning, size and element-count limits, OIDs with a large second arc
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _cert_with_oid(dotted):
+    """A certificate whose subject attribute type is ``dotted``, encoded by cryptography (the reference encoder)."""
+    made = issue("oid", ca=True)
+    name = x509.Name([x509.NameAttribute(x509.ObjectIdentifier(dotted), "v")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(made.key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .sign(made.key, hashes.SHA256())
+    )
+    return cert
+
+
+@pytest.mark.parametrize("dotted", ["2.999.1", "2.48.5", "2.47.1", "1.39.7", "0.9.2342.19200300.100.1.1", "2.5.4.3"])
+def test_oids_read_as_cryptography_writes_them(dotted):
+    cert = _cert_with_oid(dotted)
+    ours = Certificate(cert.public_bytes(DER))
+    assert ours.subject_rdns[0][0][0] == dotted == next(iter(cert.subject)).oid.dotted_string
+
+
+def test_oid_content_octets_decode_per_x690():
+    from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import _oid
+
+    assert _oid(bytes.fromhex("883701")) == "2.999.1"
+    assert _oid(bytes.fromhex("2a864886f70d")) == "1.2.840.113549"
+    for bad in (b"", b"\x88", b"\x80\x01", b"\x01" * 200):
+        with pytest.raises(X509Error):
+            _oid(bad)
+
+
+def test_pem_scan_pairs_begin_and_end_lines():
+    from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import pem_scan
+
+    made = issue("Root", ca=True)
+    data = b"-----BEGIN CERTIFICATE-----\nAAAA\n" + made.pem + b"-----BEGIN PRIVATE KEY-----\nAAAA\n"
+    blocks, unterminated = pem_scan(data)
+    # A BEGIN line without its END is not paired with a later block's END of another label, nor swallowed.
+    assert [label for label, _body in blocks] == [b"CERTIFICATE"]
+    assert unterminated == [b"CERTIFICATE", b"PRIVATE KEY"]
+    assert certificates_from_pem(data)[0].sha256 == made.sha256
+    assert has_private_key(data)
+
+
+def test_many_begin_lines_without_end_are_scanned_once():
+    # The former pattern rescanned to the end of the input for every BEGIN line (about 30 s for 257 KiB); this
+    # input is 8 times that. A quadratic scan makes this test take minutes; the figures are in tests/bench/x509_reader.
+    from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import pem_scan
+
+    line = b"-----BEGIN CERTIFICATE-----\n"
+    data = line * (2 * 1024 * 1024 // len(line))
+    blocks, unterminated = pem_scan(data)
+    assert blocks == []
+    assert len(unterminated) == data.count(line)
+    assert certificates_from_pem(data) == []
+
+
+def test_input_size_is_bounded():
+    from ansible_collections.edgeops.gateway.plugins.module_utils import _x509
+
+    big = b" " * (_x509.MAX_INPUT_BYTES + 1)
+    with pytest.raises(X509Error, match="at most 32 MiB"):
+        certificates_from_pem(big)
+    with pytest.raises(X509Error, match="at most 32 MiB"):
+        has_private_key(big)
+    der = (
+        b"\x30\x84"
+        + (_x509.MAX_CERTIFICATE_BYTES).to_bytes(4, "big")
+        + b"\x05\x00" * (_x509.MAX_CERTIFICATE_BYTES // 2)
+    )
+    with pytest.raises(X509Error, match="at most 1024 KiB per certificate"):
+        Certificate(der)
+
+
+def test_element_count_is_bounded():
+    # A certificate-shaped SEQUENCE whose tbsCertificate holds 200,000 NULLs (600 KiB, under the size bound).
+    from ansible_collections.edgeops.gateway.plugins.module_utils import _x509
+
+    def seq(body):
+        return b"\x30\x83" + len(body).to_bytes(3, "big") + body
+
+    tbs = seq(b"\x05\x00" * 200000)
+    der = seq(tbs + b"\x30\x00" + b"\x03\x01\x00")
+    assert len(der) < _x509.MAX_CERTIFICATE_BYTES
+    with pytest.raises(X509Error, match=f"more than {_x509.MAX_ELEMENTS} DER elements"):
+        Certificate(der)
+
+
+def test_truncated_pem_is_not_a_certificate():
+    made = issue("Root", ca=True)
+    cut = made.pem[: len(made.pem) // 2]
+    assert certificates_from_pem(cut) == []
+    with pytest.raises(X509Error):
+        certificates_from_pem(made.pem.replace(b"\n", b"\n!", 3))

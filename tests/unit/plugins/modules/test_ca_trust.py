@@ -191,12 +191,9 @@ KEY_BODY_MARK = "THIS-KEY-MUST-NOT-LEAK"
         (lambda root: root.key_pem.decode(), "PRIVATE KEY"),
         (lambda root: root.pem.decode() + root.key_pem.decode(), "PRIVATE KEY"),
         (lambda root: make_cert("leaf.site-a.lab", ca=False).pem.decode(), "not a CA"),
-        (
-            lambda root: make_cert("expired", not_before=NOW - 9 * DAY, not_after=NOW - DAY).pem.decode(),
-            "expired",
-        ),
+        (lambda root: root.pem.decode()[:300], "without its -----END CERTIFICATE----- line: the file is truncated"),
     ],
-    ids=["not-a-cert", "private-key", "cert-plus-key", "leaf", "expired"],
+    ids=["not-a-cert", "private-key", "cert-plus-key", "leaf", "truncated"],
 )
 def test_bad_input_is_refused_and_the_store_is_untouched(capsys, store, root, make_input, expected):
     run(capsys, dict(store["args"], content=root.pem.decode(), name="site-root"))
@@ -250,3 +247,200 @@ def test_argument_errors(capsys, store, root):
     assert "remote_src is True" in run(capsys, dict(store["args"], content=pem, remote_src=True))["msg"]
     assert ".crt suffix" in run(capsys, dict(store["args"], content=root.pem.decode(), name="../x"))["msg"]
     assert os.listdir(store["anchors"]) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Everything is checked before the first write; a failure after it reports changed
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def tree_hash(folder):
+    """One hash of every path, mode and content below ``folder`` (and of ``folder`` itself when it is a file)."""
+    digest = hashlib.sha256()
+    base = Path(folder)
+    for path in sorted([base, *base.rglob("*")] if base.is_dir() else [base]):
+        digest.update(str(path).encode())
+        if path.exists():
+            digest.update(str(stat.S_IMODE(path.lstat().st_mode)).encode())
+            if path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["real", "check"])
+@pytest.mark.parametrize(
+    ("make_command", "expected"),
+    [
+        (lambda tmp: [str(tmp / "no-such-update")], "does not exist on the host"),
+        (lambda tmp: ["no-such-update-command-xyz"], "was not found on the host's PATH"),
+        (lambda tmp: [str(tmp / "not-executable")], "is not executable"),
+    ],
+    ids=["missing-path", "missing-name", "not-executable"],
+)
+def test_unusable_update_command_is_refused_before_writing(
+    capsys, store, root, tmp_path, make_command, expected, check_mode
+):
+    (tmp_path / "not-executable").write_text("#!/bin/sh\nexit 0\n")
+    before = tree_hash(tmp_path)
+    command = make_command(tmp_path)
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), update_command=command), check_mode=check_mode)
+    assert result["failed"]
+    assert expected in result["msg"]
+    assert "update_command" in result["msg"]
+    assert result["changed"] is False
+    assert tree_hash(tmp_path) == before
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["real", "check"])
+def test_anchor_dir_that_is_a_file_is_refused(capsys, store, root, tmp_path, check_mode):
+    blocker = tmp_path / "anchors-file"
+    blocker.write_text("not a folder\n")
+    before = tree_hash(tmp_path)
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), anchor_dir=str(blocker)), check_mode=check_mode)
+    assert result["failed"]
+    assert f"{blocker} is a file, not a folder" in result["msg"]
+    assert "nothing was written" in result["msg"]
+    assert "Set anchor_dir" in result["msg"]
+    assert tree_hash(tmp_path) == before
+    assert update_runs(store["runs"]) == 0
+
+
+def test_missing_openssl_is_refused_before_writing(capsys, store, root, tmp_path, monkeypatch):
+    import shutil
+
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    if shutil.which("openssl", path="/sbin:/usr/sbin:/usr/local/sbin"):
+        pytest.skip("openssl sits in an sbin folder, which get_bin_path always searches")
+    before = tree_hash(tmp_path)
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), verify=True))
+    assert result["failed"]
+    assert "openssl was not found on the host" in result["msg"]
+    assert "verify=false" in result["msg"]
+    assert tree_hash(tmp_path) == before
+
+
+def test_failing_update_reports_changed(capsys, store, root, tmp_path):
+    failing = tmp_path / "failing-update"
+    failing.write_text("#!/bin/sh\necho 'no space left' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    result = run(
+        capsys, dict(store["args"], content=root.pem.decode(), name="site-root", update_command=[str(failing)])
+    )
+    assert result["failed"]
+    assert "failed with exit code 3: no space left" in result["msg"]
+    assert result["changed"] is True  # the anchor was written before the update failed
+    assert (store["anchors"] / "site-root.crt").read_bytes() == root.pem
+    # The next run with a working command repairs the stale bundle.
+    fixed = run(capsys, dict(store["args"], content=root.pem.decode(), name="site-root"))
+    assert fixed["changed"]
+    assert root.pem in store["bundle"].read_bytes()
+
+
+def test_failing_proof_reports_changed(capsys, store, root):
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), update_command=["true"]))
+    assert result["failed"]
+    assert "does not contain the certificate" in result["msg"]
+    assert result["changed"] is True
+
+
+def test_read_only_anchor_folder_is_refused_and_nothing_is_written(store, root, tmp_path):
+    """The anchor folder on a read-only mount (a private mount namespace; root ignores mode bits)."""
+    import shutil
+    import subprocess
+    import textwrap
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], check=False).returncode != 0:
+        pytest.skip("no private mount namespaces here")
+    anchors = store["anchors"]
+    (anchors / "existing.crt").write_bytes(store["distro"].pem)
+    args = dict(store["args"], content=root.pem.decode(), name="site-root", _ansible_check_mode=False)
+    script = tmp_path / "run_module.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import json, sys
+            from ansible.module_utils.testing import patch_module_args
+            from ansible_collections.edgeops.gateway.plugins.modules import ca_trust
+            with patch_module_args(json.loads({json.dumps(json.dumps(args))})):
+                ca_trust.main()
+            """
+        )
+    )
+    before = tree_hash(tmp_path)
+    collections = Path(ca_trust.__file__).resolve().parents[2] / ".collections"
+    shell = f"mount --bind {anchors} {anchors} && mount -o remount,bind,ro {anchors} && exec {sys.executable} {script}"
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", shell],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=str(collections)),
+    )
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot remount read-only here: {proc.stderr.strip()}")
+    result = json.loads(proc.stdout)
+    assert result["failed"], result
+    assert "nothing was written" in result["msg"]
+    assert "mounted read-only" in result["msg"]
+    assert result["changed"] is False
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert tree_hash(tmp_path) == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A device clock outside the CA's validity: install, warn, and prove with the time check off
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def openssl_on_test_bundle(store, tmp_path, monkeypatch):
+    """The real openssl, made to read the test bundle as its default store (the proof strips SSL_CERT_FILE)."""
+    import shutil
+
+    real = shutil.which("openssl")
+    if not real:
+        pytest.skip("no openssl")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    wrapper = folder / "openssl"
+    wrapper.write_text(f'#!/bin/sh\ncmd="$1"; shift\nexec {real} "$cmd" -CAfile {store["bundle"]} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    return real
+
+
+@pytest.mark.parametrize(
+    ("validity", "expected"),
+    [
+        ({"not_before": NOW + 30 * DAY, "not_after": NOW + 400 * DAY}, "the device clock is behind the CA's notBefore"),
+        ({"not_before": NOW - 400 * DAY, "not_after": NOW - DAY}, "the device clock is past the CA's notAfter"),
+    ],
+    ids=["clock-behind", "clock-ahead"],
+)
+def test_clock_outside_validity_installs_warns_and_proves(capsys, store, openssl_on_test_bundle, validity, expected):
+    import subprocess
+
+    ca = make_cert("fresh site root", **validity)
+    args = dict(store["args"], content=ca.pem.decode(), name="site-root", verify=True)
+    results = four_runs(capsys, args)
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert all(r["rc"] == 0 for r in results), results[1].get("msg")
+    real = results[1]
+    assert real["proof"] == {"bundle_contains": True, "openssl_verify": True, "time_checked": False}
+    (warning,) = [w for w in warnings(real) if "device clock" in w]
+    assert expected in warning
+    assert "NTP" in warning
+    assert ca.pem in store["bundle"].read_bytes()
+    # The same openssl with the time check on rejects the anchor: the warning is about a real failure.
+    pem = store["anchors"] / "site-root.crt"
+    check = subprocess.run(["openssl", "verify", str(pem)], capture_output=True, text=True, check=False)
+    assert check.returncode != 0
+    assert "not yet valid" in check.stdout + check.stderr or "expired" in check.stdout + check.stderr
+
+
+def test_valid_ca_is_proven_with_the_time_check(capsys, store, root, openssl_on_test_bundle):
+    result = run(capsys, dict(store["args"], content=root.pem.decode(), verify=True))
+    assert result["proof"] == {"bundle_contains": True, "openssl_verify": True, "time_checked": True}
+    assert not [w for w in warnings(result) if "device clock" in w]
