@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan
 from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
     ReportError,
     build_report,
@@ -28,21 +28,8 @@ ARGUMENT_SPEC = {
     "trust_store_fact": {"type": "str", "default": "trust_store_result"},
     "gateway_fact": {"type": "str", "default": "gateway_result"},
     "failure_fact": {"type": "str", "default": "edgeops_rollout_failure"},
+    "accept_failed_devices": {"type": "raw"},
 }
-
-
-def _write_atomic(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".site-report.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _read_json(path):
@@ -64,6 +51,14 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars", {})
         groups = task_vars.get("groups", {})
 
+        if not str(args["dest"]).strip():
+            raise AnsibleActionFail(
+                "dest is empty; give the folder that receives the report, for example "
+                'dest: "{{ edgeops_report_dir }}" (the controller\'s current folder is never used)'
+            )
+        accept = args["accept_failed_devices"]
+        if accept is None:
+            accept = task_vars.get("edgeops_accept_failed_devices")
         site = args["site"] or task_vars.get("edgeops_site")
         gateways = args["gateways"] if args["gateways"] is not None else groups.get("gateways", [])
         devices = args["devices"] if args["devices"] is not None else groups.get("devices", [])
@@ -116,7 +111,7 @@ class ActionModule(ActionBase):
 
         mode = "check" if self._task.check_mode else "run"
         try:
-            report = build_report(site, gateway_data, device_data, args["certificates"], mode=mode)
+            report = build_report(site, gateway_data, device_data, args["certificates"], mode=mode, accept=accept)
         except ReportError as exc:
             raise AnsibleActionFail(str(exc)) from exc
 
@@ -126,16 +121,29 @@ class ActionModule(ActionBase):
         md_path = os.path.join(dest, f"site-report{suffix}.md")
         html_path = os.path.join(dest, f"site-report{suffix}.html")
         previous = _read_json(json_path)
+        # The report is the controller's record of a run, check mode included (under a .check name).
+        plan = WritePlan()
         try:
-            os.makedirs(dest, mode=0o750, exist_ok=True)
-            _write_atomic(json_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
-            _write_atomic(md_path, render_markdown(report))
-            _write_atomic(html_path, render_site_html(report))
-        except OSError as exc:
+            plan.directory(dest, 0o750)
+            plan.write(
+                json_path,
+                (json.dumps(report, indent=2, sort_keys=True) + "\n").encode(),
+                0o644,
+                what="the JSON report",
+                order=0,
+                dir_mode=0o750,
+            )
+            plan.write(
+                md_path, render_markdown(report).encode(), 0o644, what="the Markdown report", order=1, dir_mode=0o750
+            )
+            plan.write(
+                html_path, render_site_html(report).encode(), 0o644, what="the HTML report", order=1, dir_mode=0o750
+            )
+            plan.apply(check_mode=False)
+        except WriteError as exc:
             raise AnsibleActionFail(
-                f"cannot write the site report to {dest}: {exc}; make the directory writable or set dest"
-            ) from exc
-
+                f"cannot write the site report to {dest}: {exc}; make it writable or set dest"
+            ) from None
         result.update(
             changed=False,
             json_path=json_path,
@@ -143,11 +151,10 @@ class ActionModule(ActionBase):
             html_path=html_path,
             summary=report["summary"],
             report_changed=previous is None or comparable(previous) != comparable(report),
+            status=report["status"],
+            failed_hosts=[row["host"] for row in report["gateways"] + report["devices"] if row["status"] != "ok"],
             msg=f"site {site}: {report['summary']['line']}",
         )
-        if (
-            report["summary"]["devices_failed"]
-            or report["summary"]["gateways_ok"] != report["summary"]["gateways_total"]
-        ):
+        if report["status"] != "ok":
             result["warnings"] = [f"site {site}: {report['summary']['line']} (report: {md_path})"]
         return result

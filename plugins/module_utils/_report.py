@@ -8,6 +8,7 @@ what each role recorded about its host, and the certificate inventory of the sit
 from __future__ import annotations
 
 import datetime
+import math
 
 REPORT_FORMAT = 1
 
@@ -52,6 +53,67 @@ def _days_left(not_after, now):
     return int((when - now).total_seconds() // 86400)
 
 
+def _whole_days(value, name):
+    """A ``days_left`` given by the caller, as an int; a message for anything that is not a number."""
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = float(value)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        raise ReportError(
+            f"days_left {value!r} of certificate {name!r} is not a whole number of days; "
+            "pass a number such as 30, or leave days_left out and give not_after"
+        ) from None
+
+
+def parse_accept(value):
+    """The ``accept_failed_devices`` setting as (kind, number): None, ("count", n) or ("share", percent)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if text.endswith("%"):
+            share = float(text[:-1])
+            if not math.isfinite(share) or not 0 <= share <= 100:
+                raise ValueError
+            return ("share", share)
+        count = float(text)
+        if not math.isfinite(count) or count < 0 or count != int(count):
+            raise ValueError
+        return ("count", int(count))
+    except ValueError:
+        raise ReportError(
+            f"edgeops_accept_failed_devices {value!r} is not a number of devices or a share: "
+            "give a whole number such as 2, a share such as '10%', or leave it unset to accept none"
+        ) from None
+
+
+def accepted_count(accept, devices_total):
+    """How many failed devices a site may have under ``accept`` (see :func:`parse_accept`)."""
+    if accept is None:
+        return 0
+    kind, number = accept
+    if kind == "count":
+        return number
+    return int(devices_total * number / 100 + 1e-9)
+
+
+def overall_status(summary, accept=None):
+    """``ok``, ``accepted`` (failed devices within the accepted number, every gateway ok) or ``failed``."""
+    if summary["gateways_ok"] != summary["gateways_total"]:
+        return "failed"
+    if not summary["devices_failed"]:
+        return "ok"
+    if summary["devices_failed"] <= accepted_count(accept, summary["devices_total"]):
+        return "accepted"
+    return "failed"
+
+
 def _owner_and_name(cert):
     """Host and certificate name, also from a pki_report item (gateways/<host>/<name>.pem)."""
     relative = cert.get("relative_path") or ""
@@ -78,6 +140,8 @@ def _certificate_entry(cert, now):
     }
     if entry["days_left"] is None:
         entry["days_left"] = _days_left(entry["not_after"], now)
+    else:
+        entry["days_left"] = _whole_days(entry["days_left"], entry["name"])
     return entry
 
 
@@ -113,7 +177,7 @@ def _handshake_entry(result):
     return entry
 
 
-def build_report(site, gateways, devices, certificates, now=None, mode="run"):
+def build_report(site, gateways, devices, certificates, now=None, mode="run", accept=None):
     """Return the report as a dict.
 
     gateways: list of dicts {host, hostname, runtime, failure, result}
@@ -122,7 +186,9 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
     does a pki_report `relative_path` of gateways/<host>/... or devices/<host>/...
     A `failure` is {phase, msg, unreachable, skipped} recorded when a host failed, was unreachable
     or was left out (its gateway failed) in a phase of the rollout.
+    accept: the accepted failed devices (the value of edgeops_accept_failed_devices, see parse_accept).
     """
+    accept = parse_accept(accept)
     if not site:
         raise ReportError("the site name is empty; set edgeops_site in the inventory")
     now = now or datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - runs on targets with Python 3.8+
@@ -214,11 +280,15 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
         "gateways_total": len(gateway_rows),
         "gateways_ok": sum(1 for g in gateway_rows if g["status"] == "ok"),
         "earliest_expiry": earliest,
+        "devices_accepted": accepted_count(accept, len(device_rows)),
     }
+    status = overall_status(summary, accept)
+    summary["status"] = status
     summary["line"] = summary_line(summary)
     return {
         "format": REPORT_FORMAT,
         "site": site,
+        "status": status,
         "mode": mode,
         "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "summary": summary,
@@ -230,6 +300,10 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run"):
 
 def summary_line(summary):
     line = f"{summary['devices_ok']} devices ok, {summary['devices_failed']} failed"
+    if summary.get("status"):
+        accepted = summary.get("devices_accepted") or 0
+        note = f" ({accepted} failed devices accepted)" if accepted else ""
+        line = f"{summary['status']}{note}: {line}"
     line += f"; {summary['gateways_ok']} of {summary['gateways_total']} gateways ok"
     earliest = summary.get("earliest_expiry")
     if earliest:

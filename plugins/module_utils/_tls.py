@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import math
 import os
 import socket
 import ssl
@@ -251,8 +252,14 @@ def build_context(ca_file, client_cert, client_key, client_key_passphrase, trust
                 "install the ca-certificates package or pass ca_file"
             )
     if client_cert:
+        if not client_key_passphrase and _is_encrypted_key(client_key or client_cert):
+            raise TlsCheckError(
+                f"the client key {client_key or client_cert} is encrypted and no passphrase was given: "
+                "set client_key_passphrase, or give an unencrypted key"
+            )
         try:
-            context.load_cert_chain(client_cert, client_key, password=client_key_passphrase)
+            # A callable (not None) so OpenSSL never prompts on a terminal for an encrypted key.
+            context.load_cert_chain(client_cert, client_key, password=client_key_passphrase or _no_passphrase)
         except (OSError, ssl.SSLError) as exc:
             # The exception text names files and OpenSSL reasons, never key material.
             raise TlsCheckError(
@@ -260,6 +267,20 @@ def build_context(ca_file, client_cert, client_key, client_key_passphrase, trust
                 "check that both are PEM, that the key belongs to the certificate, and the passphrase"
             ) from exc
     return context
+
+
+def _no_passphrase():
+    return b""
+
+
+def _is_encrypted_key(path):
+    """True when the PEM key file is encrypted (PKCS#8 or a traditional key with a DEK-Info header)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 20)
+    except OSError:
+        return False
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
 
 
 def _connect(target, port, timeout, hostname):
@@ -627,6 +648,9 @@ def check_handshake(
         )
     if not 0 < port < 65536:
         raise TlsCheckError(f"port {port} is out of range: use 8883 (MQTT), 5671 (AMQP) or 443 (WebSockets)")
+    for name, value in (("timeout", timeout), ("retry_delay", retry_delay)):
+        if not math.isfinite(value):
+            raise TlsCheckError(f"{name} {value} is not a number of seconds: give a finite number such as 10")
     if timeout <= 0:
         raise TlsCheckError(f"timeout {timeout} must be positive (seconds)")
     if retries < 0 or retry_delay < 0:

@@ -40,7 +40,9 @@ attributes:
   safe_file_operations:
     description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-    details: Each report file is written to a temporary file in O(dest) and renamed over the old one.
+    details:
+      - Every target is checked before the first write; each report file is written to a temporary file in
+        O(dest), synced and renamed over the old one.
   idempotent:
     support: full
     details:
@@ -52,7 +54,9 @@ attributes:
     support: none
 options:
   dest:
-    description: Directory on the controller that receives the report files; created (mode 0750) if missing.
+    description:
+      - Directory on the controller that receives the report files; created (mode 0750) if missing.
+      - An empty value is refused (the controller's current folder is never used).
     type: path
     required: true
   site:
@@ -74,6 +78,14 @@ options:
     type: list
     elements: dict
     default: []
+  accept_failed_devices:
+    description:
+      - How many failed devices the site may have and still count as a success, as a number (V(2)) or a share
+        of the site's devices (V(10%), rounded down). A device that failed, was unreachable, was skipped or was
+        not checked counts as failed. A failed gateway is never accepted.
+      - Defaults to the C(edgeops_accept_failed_devices) variable; when neither is set, none is accepted.
+      - With failed devices within this number the report's RV(status) is V(accepted), otherwise V(failed).
+    type: raw
   handshake_fact:
     description: Host fact holding a device's handshake result (as returned by M(edgeops.gateway.tls_handshake)).
     type: str
@@ -152,9 +164,30 @@ summary:
     earliest_expiry:
       description: The certificate that expires first, or null when no expiry is known.
       type: dict
-    line:
-      description: The summary line, for example C(2 devices ok, 0 failed; 1 of 1 gateways ok; earliest expiry ...).
+    status:
+      description: Same as RV(status).
       type: str
+    devices_accepted:
+      description: How many failed devices O(accept_failed_devices) accepts for this site.
+      type: int
+    line:
+      description: The summary line, for example C(ok: 2 devices ok, 0 failed; 1 of 1 gateways ok; earliest expiry ...).
+      type: str
+status:
+  description:
+    - The outcome of the site, as in the report's C(status) field and at the start of the summary line.
+    - V(ok) when every gateway and device is ok; V(accepted) when every gateway is ok and the failed devices
+      are within O(accept_failed_devices); V(failed) otherwise. The rollout playbooks fail their last task
+      unless the status is V(ok) or V(accepted).
+  returned: success
+  type: str
+  sample: failed
+failed_hosts:
+  description: Inventory names of the gateways and devices whose status is not V(ok).
+  returned: success
+  type: list
+  elements: str
+  sample: [dev2.site-a.lab]
 report_changed:
   description: Whether the content differs from the previous report (timestamps and timings left out).
   returned: success

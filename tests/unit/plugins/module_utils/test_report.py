@@ -74,7 +74,7 @@ def test_statuses_and_summary():
         "not_after": "2026-12-03T12:00:00Z",
         "days_left": 10,
     }
-    assert summary["line"].startswith("1 devices ok, 2 failed; 1 of 1 gateways ok; earliest expiry 2026-12-03")
+    assert summary["line"].startswith("failed: 1 devices ok, 2 failed; 1 of 1 gateways ok; earliest expiry 2026-12-03")
 
 
 def test_pki_report_items_are_attached_to_their_hosts():
@@ -147,7 +147,7 @@ def test_markdown_has_the_summary_and_escapes_cells():
     markdown = render_markdown(build_report("site-a", gateways, devices, certificates, now=NOW, mode="check"))
     assert markdown.startswith("# Site report: site-a\n")
     assert "check mode: nothing was changed" in markdown
-    assert "**Summary:** 1 devices ok, 2 failed" in markdown
+    assert "**Summary:** failed: 1 devices ok, 2 failed" in markdown
     assert "install the site's root CA \\| then retry" in markdown
     rows = [line for line in markdown.splitlines() if line.startswith("| dev")]
     assert len(rows) == 3 + 1  # three device rows and dev1's certificate row
@@ -192,3 +192,68 @@ def test_a_failed_handshake_explains_a_device_that_dropped_out_of_the_verify_pha
     report = build_report("site-a", [{"host": "gw1"}], [device], [], now=NOW)
     assert (report["devices"][0]["status"], report["devices"][0]["reason"]) == ("failed", "install the root CA")
     assert report["devices"][0]["handshake"]["diagnosis"] == "untrusted_root"
+
+
+def _devices(ok, failed):
+    rows = [{"host": f"ok{i}", "gateway": "gw1", "handshake": {"ok": True}} for i in range(ok)]
+    rows += [
+        {"host": f"bad{i}", "gateway": "gw1", "failure": {"phase": "devices", "msg": "down", "unreachable": True}}
+        for i in range(failed)
+    ]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("ok", "failed", "accept", "status"),
+    [
+        (2, 0, None, "ok"),
+        (2, 0, "0", "ok"),
+        (1, 1, None, "failed"),
+        (1, 1, 0, "failed"),
+        (1, 1, 1, "accepted"),
+        (1, 1, "1", "accepted"),
+        (8, 2, 1, "failed"),
+        (8, 2, "20%", "accepted"),
+        (8, 2, "19%", "failed"),  # 19% of 10 devices rounds down to 1
+        (9, 1, "10%", "accepted"),
+        (1, 1, "100%", "accepted"),
+        (0, 2, "100%", "accepted"),
+    ],
+)
+def test_accepted_failed_devices_threshold(ok, failed, accept, status):
+    report = build_report("site-a", [{"host": "gw1"}], _devices(ok, failed), [], now=NOW, accept=accept)
+    assert report["status"] == report["summary"]["status"] == status
+    assert report["summary"]["line"].startswith(f"{status}")
+    assert f"{ok} devices ok, {failed} failed" in report["summary"]["line"]
+    assert render_markdown(report).count(f"**Summary:** {status}") == 1
+
+
+def test_a_failed_gateway_is_never_accepted():
+    failure = {"phase": "gateways", "msg": "apply failed"}
+    report = build_report("site-a", [{"host": "gw1", "failure": failure}], _devices(2, 0), [], now=NOW, accept="100%")
+    assert report["status"] == "failed"
+
+
+def test_a_not_checked_device_is_not_ok():
+    """ok needs evidence: a device without any recorded result fails the site."""
+    report = build_report("site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
+    assert report["devices"][0]["status"] == "not_checked"
+    assert report["status"] == "failed"
+
+
+@pytest.mark.parametrize("accept", ["ten", "-1", "1.5", "150%", "nan", "x%", True, [1]])
+def test_a_bad_threshold_says_how_to_fix_it(accept):
+    with pytest.raises(ReportError, match=r"edgeops_accept_failed_devices .* give a whole number such as 2"):
+        build_report("site-a", [{"host": "gw1"}], _devices(1, 1), [], now=NOW, accept=accept)
+
+
+@pytest.mark.parametrize("days_left", ["soon", "", "nan", float("inf"), [3], True, 1.5])
+def test_a_non_numeric_days_left_says_how_to_fix_it(days_left):
+    cert = {"name": "device", "subject": "CN=dev1", "days_left": days_left}
+    with pytest.raises(ReportError, match=r"days_left .* of certificate 'device' is not a whole number of days"):
+        build_report("site-a", [], [], [cert], now=NOW)
+
+
+def test_a_numeric_days_left_string_is_a_number():
+    report = build_report("site-a", [], [], [{"name": "root", "days_left": "30"}], now=NOW)
+    assert report["site_certificates"][0]["days_left"] == 30

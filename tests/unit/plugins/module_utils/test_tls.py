@@ -522,3 +522,38 @@ def test_runs_on_target_pythons(tmp_path, pki, version):
     assert passed["verified"] == [c.sha256 for c in [*chain, pki["root"]]]
     assert untrusted == {"diagnosis": "untrusted_root", "presented": 3}
     assert rejected["diagnosis"] == "client_cert_rejected"
+
+
+@pytest.mark.parametrize("option", ["timeout", "retry_delay"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_seconds_are_refused_before_connecting(option, value, monkeypatch):
+    monkeypatch.setattr(_tls, "_connect", lambda *a: pytest.fail("connected with a bad input"))
+    with pytest.raises(TlsCheckError) as err:
+        check_handshake("localhost", **{option: value})
+    assert err.value.msg.startswith(f"{option} {value} is not a number of seconds")
+    assert "finite number" in err.value.msg
+
+
+@pytest.mark.parametrize("pkcs8", [True, False])
+def test_encrypted_client_key_without_passphrase_names_the_key_and_the_option(tmp_path, pki, pkcs8):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pki["device"].key_pem, None)
+    fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM, fmt, serialization.BestAvailableEncryption(b"s3cret-pass")
+    )
+    cert = write(tmp_path / "c.pem", pki["device"])
+    key_file = write(tmp_path / "k.pem", encrypted)
+    with pytest.raises(TlsCheckError) as err:
+        check_handshake("localhost", client_cert=cert, client_key=key_file)
+    assert err.value.msg == (
+        f"the client key {key_file} is encrypted and no passphrase was given: "
+        "set client_key_passphrase, or give an unencrypted key"
+    )
+    assert "Errno" not in err.value.msg
+    # With the passphrase, the same key loads.
+    _tls.build_context(None, cert, key_file, "s3cret-pass", _tls.system_trust_paths())
+    # A wrong passphrase is still a message, not a raw exception.
+    with pytest.raises(TlsCheckError, match="passphrase"):
+        check_handshake("localhost", client_cert=cert, client_key=key_file, client_key_passphrase="wrong")
