@@ -160,7 +160,14 @@ def topology_svg(report):
         gx = (width - _NODE_W) / 2
         if gateway is not None:
             parts.append(
-                _node(gx, y, "gateway", gateway["host"], gateway["status"], gateway.get("reason") if gateway["status"] != "ok" else None)
+                _node(
+                    gx,
+                    y,
+                    "gateway",
+                    gateway["host"],
+                    gateway["status"],
+                    gateway.get("reason") if gateway["status"] != "ok" else None,
+                )
             )
         top = y + _NODE_H + _GAP_Y
         for index, device in enumerate(devices):
@@ -384,7 +391,12 @@ def render_fleet_html(reports, links=None):
         totals["sites"] += 1
         for key in ("devices_total", "devices_ok", "gateways_total", "gateways_ok"):
             totals[key] += summary.get(key) or 0
-        status = report.get("status") or ("ok" if summary.get("devices_ok") == summary.get("devices_total") and summary.get("gateways_ok") == summary.get("gateways_total") else "failed")
+        status = report.get("status") or (
+            "ok"
+            if summary.get("devices_ok") == summary.get("devices_total")
+            and summary.get("gateways_ok") == summary.get("gateways_total")
+            else "failed"
+        )
         earliest = summary.get("earliest_expiry") or {}
         site = report["site"]
         name = f'<a href="{_e(links[site])}">{_e(site)}</a>' if site in links else _e(site)

@@ -11,6 +11,8 @@ version_added: 0.1.0
 description:
   - Validates the options, renders C(/etc/aziot/config.toml) for Azure IoT Edge 1.5 / 1.6 deterministically and
     writes it atomically with a backup, owner and mode.
+  - Every target is checked before the first write (the folder is writable, O(path) is not a folder, O(owner) and
+    O(group) exist, O(mode) is a valid mode), so a refused run leaves the previous file and no backup behind.
   - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with an
     X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional parent gateway, trust bundle,
     file-based Edge CA or C([edge_ca.auto_renew]) policy, edgeAgent image and O(auto_reprovisioning_mode).
@@ -194,11 +196,12 @@ referenced_files:
 """
 
 import os
-import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     IotEdgeConfigError,
     mask_secrets,
@@ -210,26 +213,23 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
 )
 
 
-def write_config(module, path, content):
-    """Atomically replace path with content; returns the backup file or None."""
+def plan_config(path, current, wanted, params):
+    """The writes of one run: the backup of the previous file first, then config.toml itself."""
+    plan = WritePlan()
     backup_file = None
-    if module.params["backup"] and os.path.exists(path):
-        backup_file = module.backup_local(path)
-    fd, tmp = tempfile.mkstemp(prefix=".iotedge_config.", dir=os.path.dirname(path) or ".")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(content))
-        # atomic_move gives a new file the umask's mode: keep the secrets private from the start.
-        old_umask = os.umask(0o077)
-        try:
-            module.atomic_move(tmp, path)
-        finally:
-            os.umask(old_umask)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return backup_file
+    changed = plan.write(
+        path,
+        wanted,
+        params["mode"],
+        owner=params["owner"],
+        group=params["group"],
+        what="the IoT Edge configuration",
+        order=1,
+    )
+    if changed and current is not None and current != wanted and params["backup"]:
+        backup_file = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~')}"
+        plan.write(backup_file, current, 0o600, what="the backup of the previous configuration", order=0)
+    return plan, changed, backup_file
 
 
 def main():
@@ -282,6 +282,10 @@ def main():
     )
     params = module.params
     path = params["path"]
+    if not path:
+        module.fail_json(
+            msg="path is empty; give the file IoT Edge reads, normally /etc/aziot/config.toml", changed=False
+        )
     try:
         validate(params)
         missing = missing_files(params)
@@ -293,37 +297,38 @@ def main():
     except IotEdgeConfigError as exc:
         module.fail_json(msg=to_native(exc))
 
-    if not os.path.isdir(os.path.dirname(path)):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
         message = (
-            f"directory {os.path.dirname(path)} does not exist; install aziot-edge first "
-            "(gateway_iotedge_install) or create it"
+            f"directory {directory} does not exist; install aziot-edge first (gateway_iotedge_install) or create it"
         )
         if not module.check_mode:
-            module.fail_json(msg=message)
+            module.fail_json(msg=message, changed=False)
         module.warn(message)
-    current = None
-    if os.path.exists(path):
-        with open(path, "rb") as handle:
-            current = handle.read().decode("utf-8", errors="replace")
-
+    wanted_bytes = to_bytes(wanted)
+    current = read_bytes(path) if os.path.isfile(path) else None
     result = dict(changed=False, path=path, referenced_files=[p for _name, p in referenced_files(params)])
-    if current != wanted:
-        result["changed"] = True
-        if module._diff:
-            before, after = mask_secrets(current or ""), mask_secrets(wanted)
-            header = path
-            if current is not None and before == after:
-                header = f"{path} (a secret value changed; secrets are masked)"
-            result["diff"] = dict(before_header=path, after_header=header, before=before, after=after)
-        if not module.check_mode:
-            backup_file = write_config(module, path, wanted)
-            if backup_file:
-                result["backup_file"] = backup_file
-
-    file_args = dict(path=path, owner=params["owner"], group=params["group"], mode=params["mode"])
-    file_args.update(dict(secontext=[None, None, None, None], attributes=None))
-    if os.path.exists(path):
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    try:
+        plan, changed, backup_file = plan_config(path, current, wanted_bytes, params)
+        if os.path.isdir(directory):
+            plan.check()
+    except WriteError as exc:
+        module.fail_json(msg=to_native(exc), changed=False, path=path)
+    result["changed"] = changed
+    if current != wanted_bytes and module._diff:
+        current_text = current.decode("utf-8", errors="replace") if current is not None else ""
+        before, after = mask_secrets(current_text), mask_secrets(wanted)
+        header = path
+        if current is not None and before == after:
+            header = f"{path} (a secret value changed; secrets are masked)"
+        result["diff"] = dict(before_header=path, after_header=header, before=before, after=after)
+    try:
+        if os.path.isdir(directory):
+            plan.apply(check_mode=module.check_mode)
+    except WriteError as exc:
+        module.fail_json(msg=to_native(exc), changed=exc.changed, path=path)
+    if backup_file and not module.check_mode:
+        result["backup_file"] = backup_file
     module.exit_json(**result)
 
 
