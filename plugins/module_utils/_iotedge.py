@@ -13,6 +13,8 @@ import os
 import re
 from urllib.parse import quote
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
+
 DEFAULT_GLOBAL_ENDPOINT = "https://global.azure-devices-provisioning.net"
 
 # provisioning variant -> (required options, optional options)
@@ -37,10 +39,6 @@ FILE_OPTIONS = ("trust_bundle_cert", "edge_ca_cert", "edge_ca_pk", "identity_cer
 REPROVISIONING_MODES = ("Dynamic", "AlwaysOnStartup", "OnErrorOnly")
 MASK = "********"
 
-# IoT Edge puts the hostname into the edgeHub server certificate's CN (at most 64 characters)
-# and checks it against RFC 1035: labels of letters, digits and hyphens, starting with a letter,
-# not ending with a hyphen, at most 63 characters each.
-_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Units that aziot-certd accepts in a renewal policy; anything else fails `iotedge config apply`
 # with "bad units for policy".
 _POLICY = re.compile(r"^([0-9]+)(%|min|day)$")
@@ -52,24 +50,10 @@ class IotEdgeConfigError(Exception):
 
 
 def validate_hostname(value, option):
-    if not value:
-        raise IotEdgeConfigError(f"{option} is empty; set it to the DNS name downstream devices use for the gateway")
-    if value != value.lower():
-        raise IotEdgeConfigError(
-            f"{option} '{value}' contains upper-case letters; IoT Edge and TLS name checks expect the lower-case "
-            f"form: use '{value.lower()}'"
-        )
-    if len(value) > 64:
-        raise IotEdgeConfigError(
-            f"{option} '{value}' is {len(value)} characters long; IoT Edge puts it in a certificate common name, "
-            "which allows at most 64: use a shorter DNS name"
-        )
-    for label in value.split("."):
-        if not _LABEL.match(label):
-            raise IotEdgeConfigError(
-                f"{option} '{value}' is not an RFC 1035 host name (label '{label}'): each dot-separated label must "
-                "start with a letter, contain only letters, digits and hyphens, and not end with a hyphen"
-            )
+    """``hostname`` and ``parent_hostname``: the collection's host name rule; config.toml also takes an IP."""
+    problem = hostname_problem(value, option, allow_ip=True)
+    if problem:
+        raise IotEdgeConfigError(problem)
 
 
 def validate_policy(value, option):

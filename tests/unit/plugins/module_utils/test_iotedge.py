@@ -176,7 +176,7 @@ def refused(params, *fragments):
 
 
 def test_refuses_upper_case_hostname_and_suggests_lower_case():
-    refused(variant("manual_connection_string", hostname="GW1.Site-A.example"), "use 'gw1.site-a.example'")
+    refused(variant("manual_connection_string", hostname="GW1.Site-A.example"), "Use 'gw1.site-a.example'")
 
 
 def test_refuses_hostname_over_64_characters():
@@ -191,7 +191,7 @@ def test_accepts_hostname_of_exactly_64_characters():
     validate(variant("manual_connection_string", hostname=name))
 
 
-@pytest.mark.parametrize("name", ["1gw.site", "gw_1.site", "gw-.site", "gw..site", "-gw.site", "gw1.site.", "10.0.0.1"])
+@pytest.mark.parametrize("name", ["1gw.site", "gw_1.site", "gw-.site", "gw..site", "-gw.site", "gw1.site."])
 def test_refuses_non_rfc1035_hostnames(name):
     refused(variant("manual_connection_string", hostname=name), "RFC 1035", "start with a letter")
 
@@ -201,7 +201,7 @@ def test_refuses_empty_hostname():
 
 
 def test_refuses_bad_parent_hostname():
-    refused(variant("manual_x509", parent_hostname="Parent.example"), "parent_hostname", "use 'parent.example'")
+    refused(variant("manual_x509", parent_hostname="Parent.example"), "parent_hostname", "Use 'parent.example'")
 
 
 @pytest.mark.parametrize("name", ["dps_symmetric_key", "dps_x509"])

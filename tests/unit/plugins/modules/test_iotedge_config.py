@@ -123,7 +123,7 @@ def test_missing_referenced_file_only_warns_in_check_mode(capsys, site):
 def test_validation_error_fails_without_writing(capsys, site):
     result = run(capsys, dict(site, hostname="GW1.example"))
     assert result["failed"]
-    assert "use 'gw1.example'" in result["msg"]
+    assert "Use 'gw1.example'" in result["msg"]
     assert not os.path.exists(site["path"])
 
 
