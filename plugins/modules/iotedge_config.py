@@ -70,14 +70,26 @@ options:
   edge_ca_pk:
     description: Absolute path on the gateway of the Edge CA private key.
     type: path
+  edge_ca_expiry_days:
+    description:
+      - Lifetime in days of the quickstart Edge CA that IoT Edge makes itself when no Edge CA files are given
+        (C(auto_generated_edge_ca_expiry_days)), from 1 to 36500.
+      - Without it, and with O(edge_ca_auto_renew), the module writes V(90), the lifetime IoT Edge uses without an
+        C([edge_ca]) table; IoT Edge requires the key in that variant.
+      - Not allowed with O(edge_ca_cert).
+    type: int
+    version_added: 0.2.0
   edge_ca_auto_renew:
     description:
-      - Renewal policy of an Edge CA that IoT Edge issues itself (C([edge_ca.auto_renew])).
+      - Renewal policy of the quickstart Edge CA that IoT Edge makes itself (C([edge_ca.auto_renew])). The module writes
+        it with C(auto_generated_edge_ca_expiry_days) (see O(edge_ca_expiry_days)), since C([edge_ca.auto_renew]) alone
+        matches no variant IoT Edge accepts.
       - Not allowed with O(edge_ca_cert), since a file-based Edge CA is never renewed by IoT Edge.
     type: dict
     suboptions:
       rotate_key:
-        description: Whether renewal makes a new key.
+        description:
+          - Whether renewal makes a new key. IoT Edge requires V(true) for the quickstart Edge CA; V(false) is refused.
         type: bool
         default: true
       threshold:
@@ -101,7 +113,10 @@ options:
     required: true
     choices: [manual_connection_string, manual_x509, dps_symmetric_key, dps_x509]
   connection_string:
-    description: The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
+    description:
+      - The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
+      - Read the way IoT Edge reads it - C(HostName), C(DeviceId) and C(SharedAccessKey) matched exactly, with no
+        spaces after C(;) - and the key must be base64.
     type: str
   iothub_hostname:
     description: The IoT Hub host name, for O(provisioning=manual_x509).
@@ -116,7 +131,9 @@ options:
     description: Absolute path on the gateway of the identity private key, for the X.509 variants.
     type: path
   global_endpoint:
-    description: DPS global endpoint. Defaults to V(https://global.azure-devices-provisioning.net) for DPS.
+    description:
+      - DPS global endpoint, an C(https://) URL with a host. Defaults to V(https://global.azure-devices-provisioning.net)
+        for DPS.
     type: str
   id_scope:
     description: DPS id scope, for the DPS variants.
@@ -125,7 +142,7 @@ options:
     description: DPS registration id; required for O(provisioning=dps_symmetric_key), optional for X.509.
     type: str
   symmetric_key:
-    description: DPS symmetric key, for O(provisioning=dps_symmetric_key).
+    description: DPS symmetric key (base64), for O(provisioning=dps_symmetric_key).
     type: str
   backup:
     description: Keep a timestamped copy of the previous file when it changes.
@@ -249,6 +266,7 @@ def main():
                     retry=dict(type="str", default="4%"),
                 ),
             ),
+            edge_ca_expiry_days=dict(type="int"),
             agent_image=dict(type="str"),
             auto_reprovisioning_mode=dict(type="str", choices=["Dynamic", "AlwaysOnStartup", "OnErrorOnly"]),
             provisioning=dict(
@@ -277,7 +295,7 @@ def main():
             ("provisioning", "dps_x509", ("id_scope", "identity_cert", "identity_pk")),
         ],
         required_together=[("edge_ca_cert", "edge_ca_pk")],
-        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew")],
+        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew"), ("edge_ca_cert", "edge_ca_expiry_days")],
         supports_check_mode=True,
     )
     params = module.params
