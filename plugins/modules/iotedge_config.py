@@ -16,6 +16,10 @@ description:
   - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with an
     X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional parent gateway, trust bundle,
     file-based Edge CA or C([edge_ca.auto_renew]) policy, edgeAgent image and O(auto_reprovisioning_mode).
+  - Reads the files it refers to before anything is written - every certificate file must hold a PEM certificate,
+    each key must be the key of its certificate (RSA and EC keys are compared), the Edge CA must be a CA with
+    C(pathlen:0) whose common name differs from O(hostname) and that chains to O(trust_bundle_cert) - since
+    C(iotedge config apply) does not read them and the daemons would fail later.
   - Leaves C([connect]) and C([listen]) out, so the package defaults apply.
   - Does not run C(iotedge config apply); the P(edgeops.gateway.gateway#role) role does that from a handler when
     this module reports a change.
@@ -228,6 +232,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     render,
     validate,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import FileCheckError, check_files
 
 
 def plan_config(path, current, wanted, params):
@@ -311,9 +316,10 @@ def main():
             raise IotEdgeConfigError(missing_files_message(missing))
         if missing:
             module.warn(missing_files_message(missing))
+        check_files(params, os.path.isfile)
         wanted = render(params)
-    except IotEdgeConfigError as exc:
-        module.fail_json(msg=to_native(exc))
+    except (IotEdgeConfigError, FileCheckError) as exc:
+        module.fail_json(msg=to_native(exc), changed=False)
 
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):

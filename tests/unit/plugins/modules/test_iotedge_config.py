@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tomllib
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from tls_lab import issue, write
 
 from ansible_collections.edgeops.gateway.plugins.modules import iotedge_config
 
@@ -32,9 +37,11 @@ def site(tmp_path):
     secrets = tmp_path / "secrets"
     certs.mkdir()
     secrets.mkdir()
-    for name in ("root-ca.pem", "edge-ca-full-chain.pem"):
-        (certs / name).write_text("-----BEGIN CERTIFICATE-----\n")
-    (secrets / "edge-ca.key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    root = issue("site-a root", ca=True)
+    edge_ca = issue("gw1.site-a.example.ca", issuer=root, ca=True, path_len=0)
+    write(certs / "root-ca.pem", root)
+    write(certs / "edge-ca-full-chain.pem", edge_ca, root)
+    (secrets / "edge-ca.key.pem").write_bytes(edge_ca.key_pem)
     owner = os.getuid()
     import grp
     import pwd
@@ -260,3 +267,23 @@ def test_no_backup_when_disabled_or_in_check_mode(capsys, existing):
     real = run(capsys, dict(site, hostname="gw2.site-a.example", backup=False))
     assert real["changed"] and "backup_file" not in real
     assert [n for n in os.listdir(folder) if n.startswith("config.toml.")] == []
+
+
+def test_a_swapped_edge_ca_key_is_refused_before_writing(capsys, existing, tmp_path):
+    site, before = existing
+    other = issue("other.ca", ca=True, path_len=0)
+    (tmp_path / "secrets" / "edge-ca.key.pem").write_bytes(other.key_pem)
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"))
+    assert result["failed"] and not result["changed"]
+    assert "is not the key of edge_ca_cert" in result["msg"]
+    assert "BEGIN" not in result["msg"]
+    assert_untouched(site, before)
+
+
+def test_a_garbage_trust_bundle_is_refused_in_check_mode_too(capsys, existing, tmp_path):
+    site, before = existing
+    (tmp_path / "certs" / "root-ca.pem").write_bytes(b"\x00garbage" * 1000)
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"), check_mode=True)
+    assert result["failed"] and not result["changed"]
+    assert "holds no PEM certificate" in result["msg"]
+    assert_untouched(site, before)
