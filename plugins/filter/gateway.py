@@ -15,6 +15,9 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
 from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
     downstream_connection_string as _downstream_connection_string,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import (
+    hostname_problem as _hostname_problem,
+)
 
 
 def deployment_manifest(version="1.5", routes=None, modules=None, registry="mcr.microsoft.com", ttl=7200):
@@ -34,9 +37,15 @@ def downstream_connection_string(connection_string, gateway_hostname):
         raise AnsibleFilterError(f"downstream_connection_string: {exc}") from None
 
 
+def hostname_problem(value, what="gateway_hostname", allow_ip=True):
+    """The collection's host name rule for a role's input: None when valid, else what to fix."""
+    return _hostname_problem(value, what, allow_ip=bool(allow_ip))
+
+
 class FilterModule:
     def filters(self):
         return {
             "deployment_manifest": deployment_manifest,
             "downstream_connection_string": downstream_connection_string,
+            "hostname_problem": hostname_problem,
         }

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
+
 # The ports edgeHub serves to downstream devices: MQTT over TLS, AMQP over TLS, HTTPS and
 # MQTT/AMQP over WebSockets.
 GATEWAY_PORTS = (8883, 5671, 443)
@@ -99,10 +101,9 @@ def deployment_manifest(
 
 def downstream_connection_string(connection_string, gateway_hostname):
     """Append GatewayHostName=<gateway> to a device connection string (replacing any previous one)."""
-    if not gateway_hostname or gateway_hostname != gateway_hostname.lower():
-        raise GatewayError(
-            f"gateway hostname '{gateway_hostname}' must be set and lower case; use edgeops_gateway_hostname"
-        )
+    problem = hostname_problem(gateway_hostname, "the gateway hostname", allow_ip=True)
+    if problem:
+        raise GatewayError(problem + " (edgeops_gateway_hostname)")
     parts = []
     keys = set()
     for item in str(connection_string or "").strip().strip(";").split(";"):

@@ -9,9 +9,13 @@ fixed key order. The unit tests parse every variant back with ``tomllib``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
 
 DEFAULT_GLOBAL_ENDPOINT = "https://global.azure-devices-provisioning.net"
 
@@ -36,11 +40,10 @@ PROVISIONING_OPTIONS = (
 FILE_OPTIONS = ("trust_bundle_cert", "edge_ca_cert", "edge_ca_pk", "identity_cert", "identity_pk")
 REPROVISIONING_MODES = ("Dynamic", "AlwaysOnStartup", "OnErrorOnly")
 MASK = "********"
+# Quickstart Edge CA lifetime IoT Edge uses without an [edge_ca] table; the field is a u32.
+DEFAULT_EXPIRY_DAYS = 90
+MAX_EXPIRY_DAYS = 36500
 
-# IoT Edge puts the hostname into the edgeHub server certificate's CN (at most 64 characters)
-# and checks it against RFC 1035: labels of letters, digits and hyphens, starting with a letter,
-# not ending with a hyphen, at most 63 characters each.
-_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Units that aziot-certd accepts in a renewal policy; anything else fails `iotedge config apply`
 # with "bad units for policy".
 _POLICY = re.compile(r"^([0-9]+)(%|min|day)$")
@@ -52,24 +55,10 @@ class IotEdgeConfigError(Exception):
 
 
 def validate_hostname(value, option):
-    if not value:
-        raise IotEdgeConfigError(f"{option} is empty; set it to the DNS name downstream devices use for the gateway")
-    if value != value.lower():
-        raise IotEdgeConfigError(
-            f"{option} '{value}' contains upper-case letters; IoT Edge and TLS name checks expect the lower-case "
-            f"form: use '{value.lower()}'"
-        )
-    if len(value) > 64:
-        raise IotEdgeConfigError(
-            f"{option} '{value}' is {len(value)} characters long; IoT Edge puts it in a certificate common name, "
-            "which allows at most 64: use a shorter DNS name"
-        )
-    for label in value.split("."):
-        if not _LABEL.match(label):
-            raise IotEdgeConfigError(
-                f"{option} '{value}' is not an RFC 1035 host name (label '{label}'): each dot-separated label must "
-                "start with a letter, contain only letters, digits and hyphens, and not end with a hyphen"
-            )
+    """``hostname`` and ``parent_hostname``: the collection's host name rule; config.toml also takes an IP."""
+    problem = hostname_problem(value, option, allow_ip=True)
+    if problem:
+        raise IotEdgeConfigError(problem)
 
 
 def validate_policy(value, option):
@@ -86,18 +75,72 @@ def validate_policy(value, option):
         raise IotEdgeConfigError(f"{option} '{value}' must be greater than zero, for example '80%', '30min' or '7day'")
 
 
-def validate_connection_string(value):
-    """Check the shape of a device connection string without ever echoing it."""
+def parse_connection_string(value):
+    """HostName, DeviceId and SharedAccessKey as aziotctl reads them (``parse_manual_connection_string``).
+
+    Sections are split at ``;`` and each at its first ``=``; the keys are matched exactly and
+    case-sensitively with no trimming (so ``; DeviceId=`` does not name DeviceId), a later
+    section wins over an earlier one, and the key must be base64. Never echoes the string.
+    """
     parts = {}
-    for item in (value or "").split(";"):
-        key, sep, val = item.partition("=")
-        if sep and val:
-            parts[key.strip()] = val
+    spaced = []
+    for section in (value or "").split(";"):
+        key, sep, val = section.partition("=")
+        if not sep:
+            continue
+        if key in _CONNECTION_STRING_KEYS:
+            parts[key] = val
+        elif key.strip() in _CONNECTION_STRING_KEYS:
+            spaced.append(key.strip())
     missing = [key for key in _CONNECTION_STRING_KEYS if key not in parts]
     if missing:
+        hint = ""
+        if spaced:
+            hint = (
+                " (" + ", ".join(spaced) + " has spaces around it: IoT Edge matches the keys exactly, so write "
+                "them with no space after ';')"
+            )
         raise IotEdgeConfigError(
-            "connection_string lacks " + ", ".join(missing) + "; copy the device's primary connection string "
+            "connection_string lacks " + ", ".join(missing) + hint + "; copy the device's primary connection string "
             "from IoT Hub (HostName=<hub>.azure-devices.net;DeviceId=<id>;SharedAccessKey=<key>)"
+        )
+    for key in ("HostName", "DeviceId"):
+        if not parts[key]:
+            raise IotEdgeConfigError(f"connection_string has an empty {key}; copy the connection string from IoT Hub")
+    if not is_base64_key(parts["SharedAccessKey"]):
+        raise IotEdgeConfigError(
+            "the SharedAccessKey of connection_string is not base64 (IoT Edge decodes it and refuses the file); "
+            "copy the device's primary key from IoT Hub unchanged"
+        )
+    return parts
+
+
+def validate_connection_string(value):
+    parse_connection_string(value)
+
+
+def is_base64_key(value):
+    """True for a non-empty standard base64 string with correct padding (what IoT Edge decodes)."""
+    if not value or not isinstance(value, str):
+        return False
+    try:
+        return bool(base64.b64decode(value.encode("ascii"), validate=True))
+    except (binascii.Error, ValueError):
+        return False
+
+
+def validate_global_endpoint(value):
+    parsed = urlparse(value)
+    if parsed.scheme != "https":
+        raise IotEdgeConfigError(f"global_endpoint '{value}' is not an https:// URL; use {DEFAULT_GLOBAL_ENDPOINT}")
+    try:
+        host = parsed.hostname
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        host = None
+    if not host:
+        raise IotEdgeConfigError(
+            f"global_endpoint '{value}' has no host name; give the whole URL, e.g. {DEFAULT_GLOBAL_ENDPOINT}"
         )
 
 
@@ -129,10 +172,13 @@ def validate(params):
         )
     if variant == "manual_connection_string":
         validate_connection_string(params["connection_string"])
-    if params.get("global_endpoint") and not params["global_endpoint"].startswith("https://"):
+    if variant == "dps_symmetric_key" and not is_base64_key(params["symmetric_key"]):
         raise IotEdgeConfigError(
-            f"global_endpoint '{params['global_endpoint']}' is not an https:// URL; use {DEFAULT_GLOBAL_ENDPOINT}"
+            "symmetric_key is not base64 (IoT Edge decodes it and refuses the file); copy the enrollment's primary "
+            "key from DPS unchanged (for a group enrollment, the key derived for this registration id)"
         )
+    if params.get("global_endpoint"):
+        validate_global_endpoint(params["global_endpoint"])
     if bool(params.get("edge_ca_cert")) != bool(params.get("edge_ca_pk")):
         raise IotEdgeConfigError(
             "edge_ca_cert and edge_ca_pk go together; set both (the Edge CA full chain and its key) or neither "
@@ -146,8 +192,25 @@ def validate(params):
                 "(edge_ca_cert/edge_ca_pk) is never renewed by IoT Edge. Remove edge_ca_auto_renew and renew the "
                 "Edge CA with the PKI role, or drop the Edge CA files"
             )
+        if not renew.get("rotate_key", True):
+            raise IotEdgeConfigError(
+                "edge_ca_auto_renew.rotate_key is false, but the quickstart Edge CA IoT Edge makes itself must "
+                "rotate its key on renewal; set rotate_key: true, or give a file-based Edge CA (edge_ca_cert and "
+                "edge_ca_pk) that the PKI role renews"
+            )
         validate_policy(renew.get("threshold"), "edge_ca_auto_renew.threshold")
         validate_policy(renew.get("retry"), "edge_ca_auto_renew.retry")
+    days = params.get("edge_ca_expiry_days")
+    if days is not None:
+        if params.get("edge_ca_cert"):
+            raise IotEdgeConfigError(
+                "edge_ca_expiry_days sets the lifetime of the quickstart Edge CA; a file-based Edge CA "
+                "(edge_ca_cert/edge_ca_pk) keeps the validity it was issued with. Remove one of them"
+            )
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_EXPIRY_DAYS:
+            raise IotEdgeConfigError(
+                f"edge_ca_expiry_days {days!r} must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}, e.g. 90"
+            )
     mode = params.get("auto_reprovisioning_mode")
     if mode and mode not in REPROVISIONING_MODES:
         raise IotEdgeConfigError(
@@ -284,6 +347,11 @@ def render(params):
             _line("pk", file_uri(params["edge_ca_pk"])),
         ]
     renew = params.get("edge_ca_auto_renew")
+    if not params.get("edge_ca_cert") and (renew or params.get("edge_ca_expiry_days")):
+        # The quickstart variant of the untagged EdgeCa enum: auto_generated_edge_ca_expiry_days is
+        # required in it, so [edge_ca.auto_renew] alone would match no variant and fail apply.
+        days = params.get("edge_ca_expiry_days") or DEFAULT_EXPIRY_DAYS
+        lines += ["", "[edge_ca]", f"auto_generated_edge_ca_expiry_days = {int(days)}"]
     if renew:
         lines += [
             "",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 import re
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
+
 
 class PKIError(Exception):
     """A request the PKI cannot fulfil; the message says what failed and how to fix it.
@@ -41,7 +43,6 @@ LAST_VALID_MOMENT = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.
 _DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$")
 # X.509 upper bound for a common name (RFC 5280, ub-common-name).
 MAX_CN_LENGTH = 64
-_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|d)\s*$")
 
 
@@ -54,26 +55,10 @@ def utcnow():
 
 
 def validate_hostname(name, what="gateway hostname"):
-    """Refuse a name IoT Edge would refuse as a gateway hostname (lowercase RFC 1035, <= 64)."""
-    if not isinstance(name, str) or not name:
-        raise PKIError(f"the {what} is empty; set it to the DNS name downstream devices use for the gateway")
-    if name != name.lower():
-        raise PKIError(
-            f"the {what} '{name}' is not lowercase; IoT Edge and TLS name checks expect the lowercase form. "
-            f"Use '{name.lower()}'"
-        )
-    if len(name) > MAX_CN_LENGTH:
-        raise PKIError(
-            f"the {what} '{name}' is {len(name)} characters long; a certificate common name holds at most "
-            f"{MAX_CN_LENGTH}. Use a shorter DNS name (or a CNAME) for the gateway"
-        )
-    for label in name.split("."):
-        if not _LABEL_RE.match(label):
-            raise PKIError(
-                f"the {what} '{name}' is not a valid RFC 1035 name (label '{label}'): each dot-separated label "
-                "must start with a letter, hold only letters, digits and hyphens, end with a letter or digit "
-                "and be at most 63 characters. Rename the gateway's DNS name accordingly"
-            )
+    """Refuse a name IoT Edge would refuse as a gateway hostname (the collection's one rule, _hostname)."""
+    problem = hostname_problem(name, f"the {what}", allow_ip=False)
+    if problem:
+        raise PKIError(problem)
     return name
 
 

@@ -11,9 +11,15 @@ version_added: 0.1.0
 description:
   - Validates the options, renders C(/etc/aziot/config.toml) for Azure IoT Edge 1.5 / 1.6 deterministically and
     writes it atomically with a backup, owner and mode.
+  - Every target is checked before the first write (the folder is writable, O(path) is not a folder, O(owner) and
+    O(group) exist, O(mode) is a valid mode), so a refused run leaves the previous file and no backup behind.
   - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with an
     X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional parent gateway, trust bundle,
     file-based Edge CA or C([edge_ca.auto_renew]) policy, edgeAgent image and O(auto_reprovisioning_mode).
+  - Reads the files it refers to before anything is written - every certificate file must hold a PEM certificate,
+    each key must be the key of its certificate (RSA and EC keys are compared), the Edge CA must be a CA with
+    C(pathlen:0) whose common name differs from O(hostname) and that chains to O(trust_bundle_cert) - since
+    C(iotedge config apply) does not read them and the daemons would fail later.
   - Leaves C([connect]) and C([listen]) out, so the package defaults apply.
   - Does not run C(iotedge config apply); the P(edgeops.gateway.gateway#role) role does that from a handler when
     this module reports a change.
@@ -68,14 +74,26 @@ options:
   edge_ca_pk:
     description: Absolute path on the gateway of the Edge CA private key.
     type: path
+  edge_ca_expiry_days:
+    description:
+      - Lifetime in days of the quickstart Edge CA that IoT Edge makes itself when no Edge CA files are given
+        (C(auto_generated_edge_ca_expiry_days)), from 1 to 36500.
+      - Without it, and with O(edge_ca_auto_renew), the module writes V(90), the lifetime IoT Edge uses without an
+        C([edge_ca]) table; IoT Edge requires the key in that variant.
+      - Not allowed with O(edge_ca_cert).
+    type: int
+    version_added: 0.2.0
   edge_ca_auto_renew:
     description:
-      - Renewal policy of an Edge CA that IoT Edge issues itself (C([edge_ca.auto_renew])).
+      - Renewal policy of the quickstart Edge CA that IoT Edge makes itself (C([edge_ca.auto_renew])). The module writes
+        it with C(auto_generated_edge_ca_expiry_days) (see O(edge_ca_expiry_days)), since C([edge_ca.auto_renew]) alone
+        matches no variant IoT Edge accepts.
       - Not allowed with O(edge_ca_cert), since a file-based Edge CA is never renewed by IoT Edge.
     type: dict
     suboptions:
       rotate_key:
-        description: Whether renewal makes a new key.
+        description:
+          - Whether renewal makes a new key. IoT Edge requires V(true) for the quickstart Edge CA; V(false) is refused.
         type: bool
         default: true
       threshold:
@@ -99,7 +117,10 @@ options:
     required: true
     choices: [manual_connection_string, manual_x509, dps_symmetric_key, dps_x509]
   connection_string:
-    description: The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
+    description:
+      - The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
+      - Read the way IoT Edge reads it - C(HostName), C(DeviceId) and C(SharedAccessKey) matched exactly, with no
+        spaces after C(;) - and the key must be base64.
     type: str
   iothub_hostname:
     description: The IoT Hub host name, for O(provisioning=manual_x509).
@@ -114,7 +135,9 @@ options:
     description: Absolute path on the gateway of the identity private key, for the X.509 variants.
     type: path
   global_endpoint:
-    description: DPS global endpoint. Defaults to V(https://global.azure-devices-provisioning.net) for DPS.
+    description:
+      - DPS global endpoint, an C(https://) URL with a host. Defaults to V(https://global.azure-devices-provisioning.net)
+        for DPS.
     type: str
   id_scope:
     description: DPS id scope, for the DPS variants.
@@ -123,7 +146,7 @@ options:
     description: DPS registration id; required for O(provisioning=dps_symmetric_key), optional for X.509.
     type: str
   symmetric_key:
-    description: DPS symmetric key, for O(provisioning=dps_symmetric_key).
+    description: DPS symmetric key (base64), for O(provisioning=dps_symmetric_key).
     type: str
   backup:
     description: Keep a timestamped copy of the previous file when it changes.
@@ -194,11 +217,12 @@ referenced_files:
 """
 
 import os
-import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     IotEdgeConfigError,
     mask_secrets,
@@ -208,28 +232,26 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     render,
     validate,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import FileCheckError, check_files
 
 
-def write_config(module, path, content):
-    """Atomically replace path with content; returns the backup file or None."""
+def plan_config(path, current, wanted, params):
+    """The writes of one run: the backup of the previous file first, then config.toml itself."""
+    plan = WritePlan()
     backup_file = None
-    if module.params["backup"] and os.path.exists(path):
-        backup_file = module.backup_local(path)
-    fd, tmp = tempfile.mkstemp(prefix=".iotedge_config.", dir=os.path.dirname(path) or ".")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(content))
-        # atomic_move gives a new file the umask's mode: keep the secrets private from the start.
-        old_umask = os.umask(0o077)
-        try:
-            module.atomic_move(tmp, path)
-        finally:
-            os.umask(old_umask)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return backup_file
+    changed = plan.write(
+        path,
+        wanted,
+        params["mode"],
+        owner=params["owner"],
+        group=params["group"],
+        what="the IoT Edge configuration",
+        order=1,
+    )
+    if changed and current is not None and current != wanted and params["backup"]:
+        backup_file = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~')}"
+        plan.write(backup_file, current, 0o600, what="the backup of the previous configuration", order=0)
+    return plan, changed, backup_file
 
 
 def main():
@@ -249,6 +271,7 @@ def main():
                     retry=dict(type="str", default="4%"),
                 ),
             ),
+            edge_ca_expiry_days=dict(type="int"),
             agent_image=dict(type="str"),
             auto_reprovisioning_mode=dict(type="str", choices=["Dynamic", "AlwaysOnStartup", "OnErrorOnly"]),
             provisioning=dict(
@@ -277,11 +300,15 @@ def main():
             ("provisioning", "dps_x509", ("id_scope", "identity_cert", "identity_pk")),
         ],
         required_together=[("edge_ca_cert", "edge_ca_pk")],
-        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew")],
+        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew"), ("edge_ca_cert", "edge_ca_expiry_days")],
         supports_check_mode=True,
     )
     params = module.params
     path = params["path"]
+    if not path:
+        module.fail_json(
+            msg="path is empty; give the file IoT Edge reads, normally /etc/aziot/config.toml", changed=False
+        )
     try:
         validate(params)
         missing = missing_files(params)
@@ -289,41 +316,43 @@ def main():
             raise IotEdgeConfigError(missing_files_message(missing))
         if missing:
             module.warn(missing_files_message(missing))
+        check_files(params, os.path.isfile)
         wanted = render(params)
-    except IotEdgeConfigError as exc:
-        module.fail_json(msg=to_native(exc))
+    except (IotEdgeConfigError, FileCheckError) as exc:
+        module.fail_json(msg=to_native(exc), changed=False)
 
-    if not os.path.isdir(os.path.dirname(path)):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
         message = (
-            f"directory {os.path.dirname(path)} does not exist; install aziot-edge first "
-            "(gateway_iotedge_install) or create it"
+            f"directory {directory} does not exist; install aziot-edge first (gateway_iotedge_install) or create it"
         )
         if not module.check_mode:
-            module.fail_json(msg=message)
+            module.fail_json(msg=message, changed=False)
         module.warn(message)
-    current = None
-    if os.path.exists(path):
-        with open(path, "rb") as handle:
-            current = handle.read().decode("utf-8", errors="replace")
-
+    wanted_bytes = to_bytes(wanted)
+    current = read_bytes(path) if os.path.isfile(path) else None
     result = dict(changed=False, path=path, referenced_files=[p for _name, p in referenced_files(params)])
-    if current != wanted:
-        result["changed"] = True
-        if module._diff:
-            before, after = mask_secrets(current or ""), mask_secrets(wanted)
-            header = path
-            if current is not None and before == after:
-                header = f"{path} (a secret value changed; secrets are masked)"
-            result["diff"] = dict(before_header=path, after_header=header, before=before, after=after)
-        if not module.check_mode:
-            backup_file = write_config(module, path, wanted)
-            if backup_file:
-                result["backup_file"] = backup_file
-
-    file_args = dict(path=path, owner=params["owner"], group=params["group"], mode=params["mode"])
-    file_args.update(dict(secontext=[None, None, None, None], attributes=None))
-    if os.path.exists(path):
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    try:
+        plan, changed, backup_file = plan_config(path, current, wanted_bytes, params)
+        if os.path.isdir(directory):
+            plan.check()
+    except WriteError as exc:
+        module.fail_json(msg=to_native(exc), changed=False, path=path)
+    result["changed"] = changed
+    if current != wanted_bytes and module._diff:
+        current_text = current.decode("utf-8", errors="replace") if current is not None else ""
+        before, after = mask_secrets(current_text), mask_secrets(wanted)
+        header = path
+        if current is not None and before == after:
+            header = f"{path} (a secret value changed; secrets are masked)"
+        result["diff"] = dict(before_header=path, after_header=header, before=before, after=after)
+    try:
+        if os.path.isdir(directory):
+            plan.apply(check_mode=module.check_mode)
+    except WriteError as exc:
+        module.fail_json(msg=to_native(exc), changed=exc.changed, path=path)
+    if backup_file and not module.check_mode:
+        result["backup_file"] = backup_file
     module.exit_json(**result)
 
 

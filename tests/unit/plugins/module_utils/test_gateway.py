@@ -115,5 +115,5 @@ def test_bad_connection_strings_are_refused_without_echoing_them(conn, fragment)
 
 
 def test_upper_case_gateway_hostname_is_refused():
-    with pytest.raises(GatewayError, match="lower case"):
+    with pytest.raises(GatewayError, match="not lowercase"):
         downstream_connection_string(CONN, "GW1.site-a.lab")

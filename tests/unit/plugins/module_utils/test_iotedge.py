@@ -130,16 +130,77 @@ def test_optional_top_level_keys_and_agent():
             {"rotate_key": True, "threshold": "80%", "retry": "4%"},
         ),
         (
-            {"rotate_key": False, "threshold": "7day", "retry": "30min"},
-            {"rotate_key": False, "threshold": "7day", "retry": "30min"},
+            {"rotate_key": True, "threshold": "7day", "retry": "30min"},
+            {"rotate_key": True, "threshold": "7day", "retry": "30min"},
         ),
     ],
 )
-def test_auto_renew_for_an_issued_edge_ca(renew, expected):
+def test_auto_renew_for_the_quickstart_edge_ca(renew, expected):
+    # The quickstart variant of upstream's untagged EdgeCa enum requires auto_generated_edge_ca_expiry_days:
+    # [edge_ca.auto_renew] alone matches no variant ("data did not match any variant of untagged enum EdgeCa").
     params = variant("manual_connection_string", edge_ca_cert=None, edge_ca_pk=None, edge_ca_auto_renew=renew)
     assert parse(params) == dict(
-        TOP, provisioning=EXPECTED_PROVISIONING["manual_connection_string"], edge_ca={"auto_renew": expected}
+        TOP,
+        provisioning=EXPECTED_PROVISIONING["manual_connection_string"],
+        edge_ca={"auto_generated_edge_ca_expiry_days": 90, "auto_renew": expected},
     )
+
+
+def test_quickstart_edge_ca_expiry_days_alone_and_with_renewal():
+    params = variant("manual_connection_string", edge_ca_cert=None, edge_ca_pk=None, edge_ca_expiry_days=30)
+    assert parse(params)["edge_ca"] == {"auto_generated_edge_ca_expiry_days": 30}
+    params["edge_ca_auto_renew"] = {"rotate_key": True, "threshold": "80%", "retry": "4%"}
+    assert parse(params)["edge_ca"] == {
+        "auto_generated_edge_ca_expiry_days": 30,
+        "auto_renew": {"rotate_key": True, "threshold": "80%", "retry": "4%"},
+    }
+
+
+def test_every_edge_ca_table_matches_one_upstream_variant():
+    """Preloaded (cert + pk) or quickstart (auto_generated_edge_ca_expiry_days): never a table of neither."""
+    cases = [
+        variant("manual_connection_string"),
+        variant("manual_connection_string", edge_ca_cert=None, edge_ca_pk=None),
+        variant(
+            "dps_x509",
+            edge_ca_cert=None,
+            edge_ca_pk=None,
+            edge_ca_auto_renew={"rotate_key": True, "threshold": "80%", "retry": "4%"},
+        ),
+    ]
+    for params in cases:
+        edge_ca = parse(params).get("edge_ca")
+        if edge_ca is None:
+            continue
+        preloaded = set(edge_ca) == {"cert", "pk"}
+        quickstart = "auto_generated_edge_ca_expiry_days" in edge_ca and set(edge_ca) <= {
+            "auto_generated_edge_ca_expiry_days",
+            "auto_renew",
+            "subject",
+        }
+        assert preloaded or quickstart, edge_ca
+        if "auto_renew" in edge_ca:
+            assert set(edge_ca["auto_renew"]) == {"rotate_key", "threshold", "retry"}
+
+
+def test_refuses_rotate_key_false_for_the_quickstart_edge_ca():
+    params = variant(
+        "manual_connection_string",
+        edge_ca_cert=None,
+        edge_ca_pk=None,
+        edge_ca_auto_renew={"rotate_key": False, "threshold": "80%", "retry": "4%"},
+    )
+    refused(params, "rotate_key is false", "set rotate_key: true")
+
+
+@pytest.mark.parametrize("days", [0, -1, 36501, True, "90"])
+def test_refuses_bad_quickstart_expiry_days(days):
+    params = variant("manual_connection_string", edge_ca_cert=None, edge_ca_pk=None, edge_ca_expiry_days=days)
+    refused(params, "edge_ca_expiry_days", "from 1 to 36500")
+
+
+def test_refuses_expiry_days_with_a_file_based_edge_ca():
+    refused(variant("manual_connection_string", edge_ca_expiry_days=30), "keeps the validity it was issued with")
 
 
 def test_minimal_config_without_trust_bundle_or_edge_ca():
@@ -176,7 +237,7 @@ def refused(params, *fragments):
 
 
 def test_refuses_upper_case_hostname_and_suggests_lower_case():
-    refused(variant("manual_connection_string", hostname="GW1.Site-A.example"), "use 'gw1.site-a.example'")
+    refused(variant("manual_connection_string", hostname="GW1.Site-A.example"), "Use 'gw1.site-a.example'")
 
 
 def test_refuses_hostname_over_64_characters():
@@ -191,7 +252,7 @@ def test_accepts_hostname_of_exactly_64_characters():
     validate(variant("manual_connection_string", hostname=name))
 
 
-@pytest.mark.parametrize("name", ["1gw.site", "gw_1.site", "gw-.site", "gw..site", "-gw.site", "gw1.site.", "10.0.0.1"])
+@pytest.mark.parametrize("name", ["1gw.site", "gw_1.site", "gw-.site", "gw..site", "-gw.site", "gw1.site."])
 def test_refuses_non_rfc1035_hostnames(name):
     refused(variant("manual_connection_string", hostname=name), "RFC 1035", "start with a letter")
 
@@ -201,7 +262,7 @@ def test_refuses_empty_hostname():
 
 
 def test_refuses_bad_parent_hostname():
-    refused(variant("manual_x509", parent_hostname="Parent.example"), "parent_hostname", "use 'parent.example'")
+    refused(variant("manual_x509", parent_hostname="Parent.example"), "parent_hostname", "Use 'parent.example'")
 
 
 @pytest.mark.parametrize("name", ["dps_symmetric_key", "dps_x509"])
@@ -270,6 +331,46 @@ def test_refuses_relative_file_paths():
 
 def test_refuses_non_https_global_endpoint():
     refused(variant("dps_x509", global_endpoint="http://dps.example"), "not an https:// URL")
+
+
+@pytest.mark.parametrize("url", ["https://", "https:///path", "https://:443", "https://host:port"])
+def test_refuses_global_endpoint_without_a_host(url):
+    refused(variant("dps_x509", global_endpoint=url), "has no host name", DEFAULT_GLOBAL_ENDPOINT)
+
+
+KEY = "c2VjcmV0a2V5MTIzNA=="
+
+
+@pytest.mark.parametrize(
+    ("conn", "fragments"),
+    [
+        # aziotctl splits at ';' and matches keys exactly: a space after ';' hides the key.
+        (f"HostName=hub1.azure-devices.net; DeviceId=gw1;SharedAccessKey={KEY}", ("lacks DeviceId", "no space")),
+        (f"HostName=hub1.azure-devices.net;DeviceId=gw1; SharedAccessKey={KEY}", ("lacks SharedAccessKey",)),
+        (f"hostname=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey={KEY}", ("lacks HostName",)),
+        ("HostName=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey=not base64!", ("not base64",)),
+        ("HostName=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey=c2VjcmV0a2V5MTIzNA", ("not base64",)),
+        ("HostName=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey=", ("not base64",)),
+        (f"HostName=;DeviceId=gw1;SharedAccessKey={KEY}", ("empty HostName",)),
+    ],
+)
+def test_connection_string_is_read_as_upstream_reads_it(conn, fragments):
+    message = refused(variant("manual_connection_string", connection_string=conn), *fragments)
+    assert KEY not in message
+    assert "not base64!" not in message
+
+
+def test_connection_string_key_keeps_its_padding_and_extra_sections():
+    # split_once('='): the padding of the key stays in the value; unknown sections are ignored.
+    conn = f"HostName=hub1.azure-devices.net;DeviceId=gw1;ModuleId=x;SharedAccessKey={KEY}"
+    validate(variant("manual_connection_string", connection_string=conn))
+
+
+@pytest.mark.parametrize("key", ["not-base64", "c3ltbWV0cmlj!", ""])
+def test_refuses_a_dps_symmetric_key_that_is_not_base64(key):
+    params = variant("dps_symmetric_key", symmetric_key=key or "   ")
+    message = refused(params, "symmetric_key is not base64")
+    assert key not in message or not key
 
 
 def test_refuses_unknown_reprovisioning_mode():

@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tomllib
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from tls_lab import issue, write
 
 from ansible_collections.edgeops.gateway.plugins.modules import iotedge_config
 
@@ -32,9 +37,11 @@ def site(tmp_path):
     secrets = tmp_path / "secrets"
     certs.mkdir()
     secrets.mkdir()
-    for name in ("root-ca.pem", "edge-ca-full-chain.pem"):
-        (certs / name).write_text("-----BEGIN CERTIFICATE-----\n")
-    (secrets / "edge-ca.key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    root = issue("site-a root", ca=True)
+    edge_ca = issue("gw1.site-a.example.ca", issuer=root, ca=True, path_len=0)
+    write(certs / "root-ca.pem", root)
+    write(certs / "edge-ca-full-chain.pem", edge_ca, root)
+    (secrets / "edge-ca.key.pem").write_bytes(edge_ca.key_pem)
     owner = os.getuid()
     import grp
     import pwd
@@ -123,7 +130,7 @@ def test_missing_referenced_file_only_warns_in_check_mode(capsys, site):
 def test_validation_error_fails_without_writing(capsys, site):
     result = run(capsys, dict(site, hostname="GW1.example"))
     assert result["failed"]
-    assert "use 'gw1.example'" in result["msg"]
+    assert "Use 'gw1.example'" in result["msg"]
     assert not os.path.exists(site["path"])
 
 
@@ -151,3 +158,132 @@ def test_missing_directory_only_warns_in_check_mode(capsys, site, tmp_path):
     result = run(capsys, dict(site, path=str(tmp_path / "nodir" / "config.toml")), check_mode=True)
     assert result["changed"]
     assert "install aziot-edge first" in json.dumps(result["warnings"])
+
+
+# -- every write goes through one checked plan: a bad target is refused before anything changes --
+
+
+@pytest.fixture
+def existing(capsys, site):
+    """A site whose config.toml was written once; returns (args, the file's bytes)."""
+    assert run(capsys, site)["changed"]
+    with open(site["path"], "rb") as handle:
+        return site, handle.read()
+
+
+def assert_untouched(site, before):
+    with open(site["path"], "rb") as handle:
+        assert handle.read() == before
+    folder = os.path.dirname(site["path"])
+    assert [n for n in os.listdir(folder) if n != "config.toml" and n.startswith("config.toml")] == []
+    assert not [n for n in os.listdir(folder) if n.startswith(".edgeops-")]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_unknown_owner_is_refused_before_the_file_changes(capsys, existing, check_mode):
+    site, before = existing
+    result = run(capsys, dict(site, hostname="gw2.site-a.example", owner="no-such-user-edgeops"), check_mode)
+    assert result["failed"] and not result["changed"]
+    assert "the owner 'no-such-user-edgeops'" in result["msg"]
+    assert "create the user first" in result["msg"]
+    assert_untouched(site, before)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_unknown_group_is_refused_before_the_file_changes(capsys, existing, check_mode):
+    site, before = existing
+    result = run(capsys, dict(site, hostname="gw2.site-a.example", group="no-such-group-edgeops"), check_mode)
+    assert result["failed"] and not result["changed"]
+    assert "the group 'no-such-group-edgeops'" in result["msg"]
+    assert_untouched(site, before)
+
+
+def test_unknown_owner_with_unchanged_content_is_refused_too(capsys, existing):
+    site, before = existing
+    result = run(capsys, dict(site, owner="no-such-user-edgeops"))
+    assert result["failed"] and not result["changed"]
+    assert "the owner 'no-such-user-edgeops'" in result["msg"]
+    assert_untouched(site, before)
+
+
+@pytest.mark.parametrize("mode", ["0999", "rw-r--r--", "", 0o17777])
+def test_invalid_mode_is_refused_before_the_file_changes(capsys, existing, mode):
+    site, before = existing
+    result = run(capsys, dict(site, hostname="gw2.site-a.example", mode=mode))
+    assert result["failed"] and not result["changed"]
+    assert "mode" in result["msg"] and ("0600" in result["msg"] or "0000 to 7777" in result["msg"])
+    assert_untouched(site, before)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_path_that_is_a_folder_is_refused(capsys, site, tmp_path, check_mode):
+    folder = tmp_path / "config.toml.d"
+    folder.mkdir()
+    result = run(capsys, dict(site, path=str(folder)), check_mode)
+    assert result["failed"] and not result["changed"]
+    assert f"{folder} is a folder; give the path of a file" in result["msg"]
+    assert os.listdir(folder) == []
+
+
+def test_empty_path_is_refused(capsys, site, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    result = run(capsys, dict(site, path=""))
+    assert result["failed"] and not result["changed"]
+    assert "path is empty" in result["msg"] and "/etc/aziot/config.toml" in result["msg"]
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_read_only_folder_is_refused_before_the_backup(capsys, existing):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into a read-only folder")
+    site, before = existing
+    folder = os.path.dirname(site["path"])
+    os.chmod(folder, 0o500)
+    try:
+        result = run(capsys, dict(site, hostname="gw2.site-a.example"))
+    finally:
+        os.chmod(folder, 0o700)
+    assert result["failed"] and not result["changed"]
+    assert "not writable" in result["msg"]
+    assert_untouched(site, before)
+
+
+def test_backup_is_written_through_the_plan_before_the_replacement(capsys, existing):
+    site, before = existing
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"))
+    assert result["changed"]
+    with open(result["backup_file"], "rb") as handle:
+        assert handle.read() == before
+    assert stat.S_IMODE(os.stat(result["backup_file"]).st_mode) == 0o600
+    assert 'hostname = "gw2.site-a.example"' in open(site["path"]).read()
+
+
+def test_no_backup_when_disabled_or_in_check_mode(capsys, existing):
+    site, _before = existing
+    folder = os.path.dirname(site["path"])
+    checked = run(capsys, dict(site, hostname="gw2.site-a.example"), check_mode=True)
+    assert checked["changed"] and "backup_file" not in checked
+    real = run(capsys, dict(site, hostname="gw2.site-a.example", backup=False))
+    assert real["changed"] and "backup_file" not in real
+    assert [n for n in os.listdir(folder) if n.startswith("config.toml.")] == []
+
+
+def test_a_swapped_edge_ca_key_is_refused_before_writing(capsys, existing, tmp_path):
+    site, before = existing
+    other = issue("other.ca", ca=True, path_len=0)
+    (tmp_path / "secrets" / "edge-ca.key.pem").write_bytes(other.key_pem)
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"))
+    assert result["failed"] and not result["changed"]
+    assert "is not the key of edge_ca_cert" in result["msg"]
+    assert "BEGIN" not in result["msg"]
+    assert_untouched(site, before)
+
+
+def test_a_garbage_trust_bundle_is_refused_in_check_mode_too(capsys, existing, tmp_path):
+    site, before = existing
+    (tmp_path / "certs" / "root-ca.pem").write_bytes(b"\x00garbage" * 1000)
+    result = run(capsys, dict(site, hostname="gw2.site-a.example"), check_mode=True)
+    assert result["failed"] and not result["changed"]
+    assert "holds no PEM certificate" in result["msg"]
+    assert_untouched(site, before)
