@@ -45,6 +45,7 @@ DIAGNOSES = (
     "client_cert_required",
     "client_cert_rejected",
     "ca_name_loop",
+    "clock_skew",
 )
 
 # Diagnoses worth another attempt: the gateway may be starting, or the network settling.
@@ -435,17 +436,77 @@ def _loop_hint(leaf):
 def _expiry_failure(code, path, now):
     if code == _V_ERR_CERT_HAS_EXPIRED:
         cert = next((c for c in path if c.not_after < now), path[0])
-        return _Failure(
+        failure = _Failure(
             "expired",
             f"'{cert.subject}' expired on {cert.not_after:%Y-%m-%d %H:%M} UTC (device clock: {now:%Y-%m-%d %H:%M} "
             "UTC): renew it on the gateway, or fix the device's clock if it is wrong",
         )
-    cert = next((c for c in path if c.not_before > now), path[0])
-    return _Failure(
-        "not_yet_valid",
-        f"'{cert.subject}' is valid only from {cert.not_before:%Y-%m-%d %H:%M} UTC but the device's clock says "
-        f"{now:%Y-%m-%d %H:%M} UTC: fix the device's time (NTP) or reissue the certificate",
+    else:
+        cert = next((c for c in path if c.not_before > now), path[0])
+        failure = _Failure(
+            "not_yet_valid",
+            f"'{cert.subject}' is valid only from {cert.not_before:%Y-%m-%d %H:%M} UTC but the device's clock says "
+            f"{now:%Y-%m-%d %H:%M} UTC: fix the device's time (NTP) or reissue the certificate",
+        )
+    failure.cert = cert
+    return failure
+
+
+# -- clocks ---------------------------------------------------------------------------------
+# A device without a real-time clock or NTP turns a good chain into not_yet_valid (clock behind)
+# or expired (clock ahead). With a reference clock (the controller's, passed in), the offset is
+# measured and, when the failing certificate is valid at the reference time, the failure is
+# reported as clock_skew instead of blaming the certificate.
+
+
+def parse_reference_time(text):
+    """An aware UTC datetime from ISO 8601 text ('2026-12-02T14:50:00Z', '...+00:00'); naive means UTC."""
+    value = str(text).strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise TlsCheckError(
+            f"reference_time '{text}' is not an ISO 8601 time; pass the controller's clock, for example "
+            '"{{ now(utc=true).isoformat() }}Z"'
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _span(seconds):
+    seconds = abs(round(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours or days else []
+    parts += [f"{minutes} min", f"{secs} s"] if not days else [f"{minutes} min"]
+    return " ".join(parts)
+
+
+def clock_explains(failure, device_now, offset, tolerance):
+    """Turn an expired/not_yet_valid failure into clock_skew when the reference clock explains it."""
+    cert = getattr(failure, "cert", None)
+    if cert is None or failure.diagnosis not in ("expired", "not_yet_valid") or abs(offset) <= tolerance:
+        return failure
+    reference = device_now - datetime.timedelta(seconds=offset)
+    if not cert.not_before <= reference <= cert.not_after:
+        return failure
+    direction = "behind" if offset < 0 else "ahead of"
+    explained = _Failure(
+        "clock_skew",
+        f"the device's clock is {_span(offset)} {direction} the reference clock (device {device_now:%Y-%m-%d %H:%M:%S} "
+        f"UTC, reference {reference:%Y-%m-%d %H:%M:%S} UTC), so '{cert.subject}' (valid "
+        f"{cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC) looks {failure.diagnosis} to it; "
+        "the certificate is fine: set the device's clock (enable NTP, e.g. 'timedatectl set-ntp true' or chrony; "
+        "a device without a real-time clock needs time sync at boot) and run again",
     )
+    explained.facts = failure.facts
+    explained.facts["clock_diagnosis"] = failure.diagnosis
+    return explained
 
 
 def diagnose_verification(code, message, presented, anchors, hostname, trust, now):
@@ -637,10 +698,14 @@ def check_handshake(
     trust_paths=None,
     now_fn=None,
     sleep=time.sleep,
+    reference_time=None,
+    clock_tolerance=120.0,
 ):
     """Run the check. Returns the result dict; raises TlsCheckError on bad input or a failed check.
 
     The result has ``warnings`` (messages) and ``findings`` (codes: ``expires_soon``, ``ca_name_loop``).
+    ``reference_time`` (an aware datetime, e.g. the controller's clock) adds ``clock_offset`` (seconds,
+    device minus reference) and lets an expiry failure it explains be reported as ``clock_skew``.
     """
     if not hostname or (any(c in hostname for c in "/: ") and not _is_ipv6(hostname)):
         raise TlsCheckError(
@@ -693,6 +758,12 @@ def check_handshake(
         "trust": ca_file or "system",
         "attempts": 0,
     }
+    if clock_tolerance < 0:
+        raise TlsCheckError("clock_tolerance must not be negative (seconds)")
+    offset = None
+    if reference_time is not None:
+        offset = (now_fn() - reference_time).total_seconds()
+        base["clock_offset"] = round(offset, 1)
     attempt = 0
     while True:
         attempt += 1
@@ -701,6 +772,8 @@ def check_handshake(
             facts = _attempt(options, context, trust, now_fn)
             break
         except _Failure as failure:
+            if offset is not None:
+                failure = clock_explains(failure, now_fn(), offset, clock_tolerance)
             if failure.diagnosis in TRANSIENT and attempt <= retries:
                 sleep(retry_delay)
                 continue

@@ -23,8 +23,13 @@ description:
     certificate of the verified chain expiring within O(expiry_warning_days) gives a warning, not a failure.
   - On failure the task fails with RV(diagnosis), one of V(dns_failure), V(connection_refused), V(timeout),
     V(tls_protocol_error), V(untrusted_root), V(missing_intermediate), V(hostname_mismatch), V(expired),
-    V(not_yet_valid), V(client_cert_required), V(client_cert_rejected), V(ca_name_loop), and a one-line RV(hint)
-    that says how to fix it.
+    V(not_yet_valid), V(client_cert_required), V(client_cert_rejected), V(ca_name_loop), V(clock_skew), and a
+    one-line RV(hint) that says how to fix it.
+  - With O(reference_time) (the controller's clock, for example C({{ now(utc=true).isoformat() }}Z)) the device's
+    clock is compared with it and RV(clock_offset) is returned. When a V(not_yet_valid) or V(expired) failure is
+    explained by that offset (more than O(clock_tolerance) seconds, and the certificate is valid at the reference
+    time) the diagnosis is V(clock_skew), with the measured offset and how to fix the clock, instead of blaming the
+    certificate.
   - The diagnosis is made from what the handshake shows, not from error text. The handshake messages are observed
     (the chain the server sent, whether it asked for a client certificate, which alert ended the handshake),
     OpenSSL's verify code tells the kind of verification failure, and chain-building failures are told apart by
@@ -123,6 +128,18 @@ options:
       - Warn when a certificate of the verified chain expires within this many days (C(iotedge check) uses 7).
     type: int
     default: 7
+  reference_time:
+    description:
+      - A trusted clock to compare the device's clock with, as ISO 8601 text in UTC (C(Z) or C(+00:00); a time
+        without an offset is taken as UTC). Pass the controller's clock, C({{ now(utc=true).isoformat() }}Z).
+      - The time between templating on the controller and the check on the device (usually seconds) counts as
+        offset; O(clock_tolerance) absorbs it.
+    type: str
+  clock_tolerance:
+    description:
+      - Offset in seconds between the device's clock and O(reference_time) below which the clocks count as agreeing.
+    type: float
+    default: 120
 """
 
 EXAMPLES = r"""
@@ -177,6 +194,16 @@ trust:
   returned: always
   type: str
   sample: system
+clock_offset:
+  description: Seconds the device's clock is ahead of O(reference_time) (negative when behind).
+  returned: when O(reference_time) is given
+  type: float
+  sample: -259200.4
+clock_diagnosis:
+  description: With RV(diagnosis=clock_skew), what the device's clock made of the certificate (V(not_yet_valid) or V(expired)).
+  returned: when the diagnosis is clock_skew
+  type: str
+  sample: not_yet_valid
 attempts:
   description: Number of connection attempts made.
   returned: always
@@ -186,7 +213,9 @@ diagnosis:
   description:
     - Why the check failed, one of V(dns_failure), V(connection_refused), V(timeout), V(tls_protocol_error),
       V(untrusted_root), V(missing_intermediate), V(hostname_mismatch), V(expired), V(not_yet_valid),
-      V(client_cert_required), V(client_cert_rejected), V(ca_name_loop).
+      V(client_cert_required), V(client_cert_rejected), V(ca_name_loop), V(clock_skew).
+    - V(clock_skew) replaces V(not_yet_valid) or V(expired) when O(reference_time) shows that the device's clock,
+      not the certificate, is wrong; RV(clock_diagnosis) keeps what the device saw.
     - V(null) on success.
   returned: always
   type: str
@@ -291,7 +320,11 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._tls import TlsCheckError, check_handshake
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import (
+    TlsCheckError,
+    check_handshake,
+    parse_reference_time,
+)
 
 
 def main():
@@ -308,6 +341,8 @@ def main():
             "retries": {"type": "int", "default": 2},
             "retry_delay": {"type": "float", "default": 2},
             "expiry_warning_days": {"type": "int", "default": 7},
+            "reference_time": {"type": "str"},
+            "clock_tolerance": {"type": "float", "default": 120},
         },
         required_together=[("client_cert", "client_key")],
         required_by={"client_key_passphrase": "client_key"},
@@ -315,6 +350,7 @@ def main():
     )
     params = module.params
     try:
+        reference = parse_reference_time(params["reference_time"]) if params["reference_time"] else None
         result = check_handshake(
             params["hostname"],
             port=params["port"],
@@ -327,6 +363,8 @@ def main():
             retries=params["retries"],
             retry_delay=params["retry_delay"],
             expiry_warning_days=params["expiry_warning_days"],
+            reference_time=reference,
+            clock_tolerance=params["clock_tolerance"],
         )
     except TlsCheckError as exc:
         failure = {"diagnosis": exc.diagnosis, "hint": exc.hint}
