@@ -15,11 +15,11 @@ description:
   - V(node) writes the CA to O(path) and points E(NODE_EXTRA_CA_CERTS) at it, for the systemd services named in
     O(node_services) (a drop-in C(/etc/systemd/system/<unit>.d/<dropin_name>.conf) with an C(Environment=) line) and,
     with O(node_environment=true), in C(/etc/environment) (read by PAM at login and by C(systemd --user), not by
-    system services). Node.js adds that file to its bundled roots. Node.js reads one such file: a different
+    system services). Node.js adds that file to its bundled roots. Node.js reads one such file, so a different
     E(NODE_EXTRA_CA_CERTS) already in C(/etc/environment) is refused, not overwritten. After a drop-in changed, the
     module runs C(systemctl daemon-reload) when systemd runs; the services must be restarted to see the variable
     (RV(restart_services) names them).
-  - V(java) makes the CA a trusted certificate entry O(name) (the alias) of a keystore with C(keytool): O(keystore),
+  - V(java) makes the CA a trusted certificate entry O(name) (the alias) of a keystore with C(keytool), either O(keystore)
     or the C(cacerts) of the JRE that C(java) on the PATH (or O(java_executable)) belongs to. The entry is matched
     by alias and SHA-256 fingerprint; another certificate under the alias is replaced. The password is passed to
     keytool through its environment, not its command line.

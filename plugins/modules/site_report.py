@@ -171,7 +171,7 @@ summary:
       description: How many failed devices O(accept_failed_devices) accepts for this site.
       type: int
     line:
-      description: The summary line, for example C(ok: 2 devices ok, 0 failed; 1 of 1 gateways ok; earliest expiry ...).
+      description: "The summary line, for example C(ok: 2 devices ok, 0 failed; 1 of 1 gateways ok; earliest expiry ...)."
       type: str
 status:
   description:
