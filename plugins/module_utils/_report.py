@@ -212,6 +212,9 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run", ac
             status, reason = "rolled_back", result.get("reason") or result.get("msg")
         elif failure:
             status, reason = _failure_status(failure), failure.get("msg")
+        elif result.get("status") == "awaiting_deployment":
+            # IoT Edge is up, but edgeHub (and 8883) comes only once the deployment is set in IoT Hub.
+            status, reason = "awaiting_deployment", result.get("hint") or "set the generated deployment in IoT Hub"
         else:
             status, reason = "ok", None
         gateway_status[gw["host"]] = (status, reason)

@@ -257,3 +257,20 @@ def test_a_non_numeric_days_left_says_how_to_fix_it(days_left):
 def test_a_numeric_days_left_string_is_a_number():
     report = build_report("site-a", [], [], [{"name": "root", "days_left": "30"}], now=NOW)
     assert report["site_certificates"][0]["days_left"] == 30
+
+
+def test_a_gateway_awaiting_its_deployment_is_named_and_is_not_ok():
+    gateways = [
+        {
+            "host": "gw1",
+            "runtime": "iotedge",
+            "result": {"status": "awaiting_deployment", "hint": "set gateways/gw1/deployment.json in IoT Hub"},
+        }
+    ]
+    devices = [{"host": "dev1", "gateway": "gw1"}]
+    report = build_report("site-a", gateways, devices, [], now=NOW)
+    assert report["gateways"][0]["status"] == "awaiting_deployment"
+    assert report["gateways"][0]["reason"] == "set gateways/gw1/deployment.json in IoT Hub"
+    assert report["devices"][0]["status"] == "skipped"
+    assert "awaiting_deployment" in report["devices"][0]["reason"]
+    assert report["status"] == "failed"
