@@ -259,7 +259,8 @@ def timeline_svg(report):
         title = f"{owner} {cert.get('name')}: expires {cert.get('not_after')} ({cert.get('days_left')} days)"
         parts.append(
             f'<circle class="expiry" data-owner="{_e(owner)}" data-name="{_e(cert.get("name"))}" '
-            f'data-days-left="{_e(cert.get("days_left"))}" cx="{x:.1f}" cy="{y}" r="5" fill="{_expiry_colour(cert.get("days_left"))}"><title>{_e(title)}</title></circle>'
+            f'data-days-left="{_e(cert.get("days_left"))}" cx="{x:.1f}" cy="{y}" r="5" '
+            f'fill="{_expiry_colour(cert.get("days_left"))}"><title>{_e(title)}</title></circle>'
         )
     height = 30 + len(lanes) * lane + 30
     axis_y = height - 22

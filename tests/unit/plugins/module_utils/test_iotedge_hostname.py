@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.edgeops.gateway.plugins.filter.gateway import hostname_problem as hostname_filter
-from ansible_collections.edgeops.gateway.plugins.module_utils import _gateway, _iotedge, _pki
+from ansible_collections.edgeops.gateway.plugins.module_utils import _gateway, _iotedge
+from ansible_collections.edgeops.gateway.plugins.module_utils import _pki_names as _pki
 from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
 
 CONN = "HostName=hub1.azure-devices.net;DeviceId=dev1;SharedAccessKey=c2VjcmV0"

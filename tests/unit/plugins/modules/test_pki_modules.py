@@ -606,7 +606,7 @@ def assert_consistent(folder):
 
 
 def temps_under(folder):
-    return [p for p in folder.rglob(".edgeops-*")]
+    return list(folder.rglob(".edgeops-*"))
 
 
 def test_kill_9_while_issuing_never_leaves_a_certificate_without_its_key(tmp_path, capsys, root):
