@@ -215,8 +215,15 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run", ac
         elif result.get("status") == "awaiting_deployment":
             # IoT Edge is up, but edgeHub (and 8883) comes only once the deployment is set in IoT Hub.
             status, reason = "awaiting_deployment", result.get("hint") or "set the generated deployment in IoT Hub"
-        else:
+        elif result:
+            # The gateway role records its result only after the change was applied and checked.
             status, reason = "ok", None
+        else:
+            # ok needs evidence: without a recorded result the gateway phase did not run for this host.
+            status, reason = (
+                "not_checked",
+                "no gateway result was recorded: the gateway phase did not run for this host",
+            )
         gateway_status[gw["host"]] = (status, reason)
         gateway_rows.append(
             {
@@ -244,7 +251,7 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run", ac
         elif handshake is not None:
             status = "ok" if handshake.get("ok") else "failed"
             reason = None if handshake.get("ok") else (handshake.get("hint") or handshake.get("msg"))
-        elif gw_status not in ("ok", "unknown"):
+        elif gw_status not in ("ok", "unknown", "not_checked"):
             status = "skipped"
             reason = f"gateway {dev.get('gateway')} is {gw_status}: {gw_reason}"
         else:

@@ -12,6 +12,8 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
 )
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
+# A gateway whose role recorded a successful change (the evidence a gateway needs to be ok).
+GW_OK = {"host": "gw1", "result": {"status": "deployed"}}
 
 
 def _site():
@@ -137,7 +139,7 @@ def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
 
 
 def test_device_without_any_result_is_not_counted_ok():
-    report = build_report("site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
+    report = build_report("site-a", [GW_OK], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
     assert report["devices"][0]["status"] == "not_checked"
     assert report["summary"]["devices_failed"] == 1
 
@@ -178,9 +180,7 @@ def test_bad_input_says_how_to_fix_it(site, certificates, message):
 
 def test_a_device_left_out_because_its_gateway_failed_is_skipped():
     failure = {"phase": "verify", "msg": "gateway gw1 failed in the gateways phase: apply failed", "skipped": True}
-    report = build_report(
-        "site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1", "failure": failure}], [], now=NOW
-    )
+    report = build_report("site-a", [GW_OK], [{"host": "dev1", "gateway": "gw1", "failure": failure}], [], now=NOW)
     assert report["devices"][0]["status"] == "skipped"
     assert report["devices"][0]["reason"].startswith("gateway gw1 failed in the gateways phase")
 
@@ -189,7 +189,7 @@ def test_a_failed_handshake_explains_a_device_that_dropped_out_of_the_verify_pha
     inferred = {"phase": "verify", "msg": "dropped out during the verify phase", "inferred": True}
     handshake = {"ok": False, "diagnosis": "untrusted_root", "hint": "install the root CA"}
     device = {"host": "dev1", "gateway": "gw1", "failure": inferred, "handshake": handshake}
-    report = build_report("site-a", [{"host": "gw1"}], [device], [], now=NOW)
+    report = build_report("site-a", [GW_OK], [device], [], now=NOW)
     assert (report["devices"][0]["status"], report["devices"][0]["reason"]) == ("failed", "install the root CA")
     assert report["devices"][0]["handshake"]["diagnosis"] == "untrusted_root"
 
@@ -221,7 +221,7 @@ def _devices(ok, failed):
     ],
 )
 def test_accepted_failed_devices_threshold(ok, failed, accept, status):
-    report = build_report("site-a", [{"host": "gw1"}], _devices(ok, failed), [], now=NOW, accept=accept)
+    report = build_report("site-a", [GW_OK], _devices(ok, failed), [], now=NOW, accept=accept)
     assert report["status"] == report["summary"]["status"] == status
     assert report["summary"]["line"].startswith(f"{status}")
     assert f"{ok} devices ok, {failed} failed" in report["summary"]["line"]
@@ -236,7 +236,7 @@ def test_a_failed_gateway_is_never_accepted():
 
 def test_a_not_checked_device_is_not_ok():
     """ok needs evidence: a device without any recorded result fails the site."""
-    report = build_report("site-a", [{"host": "gw1"}], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
+    report = build_report("site-a", [GW_OK], [{"host": "dev1", "gateway": "gw1"}], [], now=NOW)
     assert report["devices"][0]["status"] == "not_checked"
     assert report["status"] == "failed"
 
@@ -244,7 +244,7 @@ def test_a_not_checked_device_is_not_ok():
 @pytest.mark.parametrize("accept", ["ten", "-1", "1.5", "150%", "nan", "x%", True, [1]])
 def test_a_bad_threshold_says_how_to_fix_it(accept):
     with pytest.raises(ReportError, match=r"edgeops_accept_failed_devices .* give a whole number such as 2"):
-        build_report("site-a", [{"host": "gw1"}], _devices(1, 1), [], now=NOW, accept=accept)
+        build_report("site-a", [GW_OK], _devices(1, 1), [], now=NOW, accept=accept)
 
 
 @pytest.mark.parametrize("days_left", ["soon", "", "nan", float("inf"), [3], True, 1.5])
@@ -274,3 +274,16 @@ def test_a_gateway_awaiting_its_deployment_is_named_and_is_not_ok():
     assert report["devices"][0]["status"] == "skipped"
     assert "awaiting_deployment" in report["devices"][0]["reason"]
     assert report["status"] == "failed"
+
+
+def test_a_gateway_is_ok_only_with_a_recorded_result():
+    # A gateway that never ran its phase (no result, no recorded failure) is not ok, and its
+    # devices without a handshake are not called ok or skipped either.
+    gateways = [{"host": "gw1", "hostname": "gw1.site-a.example", "runtime": "mosquitto", "result": None}]
+    devices = [{"host": "dev1", "gateway": "gw1"}]
+    report = build_report("site-a", gateways, devices, [], now=NOW)
+    assert report["gateways"][0]["status"] == "not_checked"
+    assert "no gateway result was recorded" in report["gateways"][0]["reason"]
+    assert report["devices"][0]["status"] == "not_checked"
+    assert report["status"] == "failed"
+    assert report["summary"]["gateways_ok"] == 0

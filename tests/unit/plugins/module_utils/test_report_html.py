@@ -69,7 +69,9 @@ class Page(HTMLParser):
 
 
 def _report(devices=3):
-    gateways = [{"host": "gw1", "hostname": "gw1.site-a.example", "runtime": "mosquitto", "result": {}}]
+    gateways = [
+        {"host": "gw1", "hostname": "gw1.site-a.example", "runtime": "mosquitto", "result": {"status": "deployed"}}
+    ]
     rows = [
         {"host": "dev1", "gateway": "gw1", "trust_store": {"state": "present"}, "handshake": {"ok": True}},
         {
