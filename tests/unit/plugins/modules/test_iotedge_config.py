@@ -234,18 +234,63 @@ def test_empty_path_is_refused(capsys, site, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == before
 
 
-def test_read_only_folder_is_refused_before_the_backup(capsys, existing):
-    if os.geteuid() == 0:
-        pytest.skip("root writes into a read-only folder")
+def run_on_read_only_mount(folder, args):
+    """Run the module with ``folder`` bind-mounted read-only in a private mount namespace (root ignores mode bits)."""
+    import shutil
+    import subprocess
+    import textwrap
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], check=False).returncode != 0:
+        pytest.skip("no private mount namespaces here")
+    import tempfile
+
+    script = os.path.join(tempfile.mkdtemp(prefix="edgeops-ro-"), "run_module.py")
+    with open(script, "w") as handle:
+        handle.write(
+            textwrap.dedent(
+                f"""\
+                import json
+                from ansible.module_utils.testing import patch_module_args
+                from ansible_collections.edgeops.gateway.plugins.modules import iotedge_config
+                with patch_module_args(json.loads({json.dumps(json.dumps(args))})):
+                    iotedge_config.main()
+                """
+            )
+        )
+    collections = os.path.join(os.path.dirname(os.path.realpath(iotedge_config.__file__)), "..", "..", ".collections")
+    shell = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && exec {sys.executable} {script}"
+    try:
+        proc = subprocess.run(
+            ["unshare", "-m", "sh", "-c", shell],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(os.environ, PYTHONPATH=os.path.abspath(collections)),
+        )
+    finally:
+        shutil.rmtree(os.path.dirname(script))
+    if "mount:" in proc.stderr:
+        pytest.skip(f"cannot remount read-only here: {proc.stderr.strip()}")
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_read_only_folder_is_refused_before_the_backup(capsys, existing, check_mode):
     site, before = existing
     folder = os.path.dirname(site["path"])
-    os.chmod(folder, 0o500)
-    try:
-        result = run(capsys, dict(site, hostname="gw2.site-a.example"))
-    finally:
-        os.chmod(folder, 0o700)
+    args = dict(site, hostname="gw2.site-a.example")
+    if os.geteuid() == 0:
+        result = run_on_read_only_mount(folder, dict(args, _ansible_check_mode=check_mode, _ansible_diff=True))
+    else:
+        os.chmod(folder, 0o500)
+        try:
+            result = run(capsys, args, check_mode)
+        finally:
+            os.chmod(folder, 0o700)
     assert result["failed"] and not result["changed"]
-    assert "not writable" in result["msg"]
+    assert "nothing was written" in result["msg"]
+    assert "not writable" in result["msg"] or "mounted read-only" in result["msg"], result["msg"]
     assert_untouched(site, before)
 
 
