@@ -72,21 +72,33 @@ def url_problem(value, option, schemes):
 # ---- [agent] -----------------------------------------------------------------------------------
 
 
-def agent_env(params):
-    """The [agent.env] entries: agent_env plus https_proxy / upstream_protocol, values as strings."""
+def env_entries(entries, option):
+    """Environment variables of an IoT Edge module as name -> string (config.toml's [agent.env] and the
+    manifest's ``env`` both hold strings only); refuses names that are not variable names and values that
+    are not scalars."""
+    if not isinstance(entries, dict):
+        raise IotEdgeConfigError(
+            f"{option} must be a mapping of variable name to value, e.g. {{RuntimeLogLevel: debug}}"
+        )
     env = {}
-    for name, value in (params.get("agent_env") or {}).items():
+    for name, value in entries.items():
         if not isinstance(name, str) or not _ENV_NAME.match(name):
             raise IotEdgeConfigError(
-                f"agent_env name '{name}' is not an environment variable name; use letters, digits and '_', "
+                f"{option} name '{name}' is not an environment variable name; use letters, digits and '_', "
                 "e.g. https_proxy or UpstreamProtocol"
             )
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             raise IotEdgeConfigError(
-                f"agent_env {name} must be a string (IoT Edge reads [agent.env] as strings only); quote the value, "
-                'e.g. "true" or "8080"'
+                f"{option} {name} must be a string (IoT Edge reads environment values as strings only); quote the "
+                'value, e.g. "true" or "8080"'
             )
         env[name] = str(value)
+    return env
+
+
+def agent_env(params):
+    """The [agent.env] entries: agent_env plus https_proxy / upstream_protocol, values as strings."""
+    env = env_entries(params.get("agent_env") or {}, "agent_env")
     proxy = params.get("https_proxy")
     if proxy:
         problem = url_problem(proxy, "https_proxy", ("http", "https"))
