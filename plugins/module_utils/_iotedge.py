@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 from urllib.parse import quote, urlparse
 
 from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
@@ -66,7 +65,6 @@ FILE_OPTIONS = (
     "symmetric_key_file",
 )
 REPROVISIONING_MODES = ("Dynamic", "AlwaysOnStartup", "OnErrorOnly")
-MASK = "********"
 # Quickstart Edge CA lifetime IoT Edge uses without an [edge_ca] table; the field is a u32.
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 36500
@@ -406,40 +404,3 @@ def _x509_identity(table, params):
         _line("identity_cert", file_uri(params["identity_cert"])),
         _line("identity_pk", file_uri(params["identity_pk"])),
     ]
-
-
-_SECRET_LINES = (
-    re.compile(r'^(\s*connection_string\s*=\s*)(".*"|\'.*\')\s*$'),
-    re.compile(r'^(\s*symmetric_key\s*=\s*\{\s*value\s*=\s*)(".*"|\'.*\')(\s*\}\s*)$'),
-    re.compile(r'^(\s*device_id_pk\s*=\s*\{\s*value\s*=\s*)(".*"|\'.*\')(\s*\}\s*)$'),
-    re.compile(r'^(\s*value\s*=\s*)(".*"|\'.*\')\s*$'),
-    re.compile(r'^(\s*password\s*=\s*)(".*"|\'.*\')\s*$'),
-)
-_SHARED_ACCESS_KEY = re.compile(r"(SharedAccessKey=)[^;\"'\s]*")
-# user:password@ in a URL (a proxy with credentials in https_proxy or agent_env)
-_URL_USERINFO = re.compile(r"(://)[^/@\s\"']+@")
-
-
-def mask_secrets(text):
-    """Replace connection strings and symmetric keys with a mask, for diffs and messages."""
-    out = []
-    for line in (text or "").splitlines(True):
-        newline = "\n" if line.endswith("\n") else ""
-        body = line[: -len(newline)] if newline else line
-        for pattern in _SECRET_LINES:
-            match = pattern.match(body)
-            if match:
-                rest = match.group(3) if pattern.groups >= 3 else ""
-                body = match.group(1) + toml_string(MASK) + rest
-                break
-        body = _URL_USERINFO.sub(r"\1" + MASK + "@", body)
-        out.append(_SHARED_ACCESS_KEY.sub(r"\1" + MASK, body) + newline)
-    return "".join(out)
-
-
-def secrets_of(params):
-    found = [params[name] for name in ("connection_string", "symmetric_key") if params.get(name)]
-    for name in ("agent_registry_auth", "edge_ca_est", "est"):
-        if (params.get(name) or {}).get("password"):
-            found.append(params[name]["password"])
-    return found

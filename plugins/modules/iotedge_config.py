@@ -444,7 +444,6 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     IotEdgeConfigError,
-    mask_secrets,
     missing_files,
     missing_files_message,
     referenced_files,
@@ -452,6 +451,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     validate,
 )
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import FileCheckError, check_files
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_mask import mask_secrets
 
 
 def plan_config(path, current, wanted, params):
