@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
+    GATEWAY_PORTS,
     GatewayError,
 )
 from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
@@ -20,12 +21,35 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import (
 )
 
 
-def deployment_manifest(version="1.5", routes=None, modules=None, registry="mcr.microsoft.com", ttl=7200):
+def deployment_manifest(
+    version="",
+    routes=None,
+    modules=None,
+    registry="mcr.microsoft.com",
+    ttl=7200,
+    ports=None,
+    runtime_version=None,
+    hub_env=None,
+    agent_env=None,
+    hub_storage=None,
+    registry_credentials=None,
+):
     try:
         return _deployment_manifest(
-            version=version, routes=routes, modules=modules, registry=registry, store_and_forward_ttl=ttl
+            version=version,
+            routes=routes,
+            modules=modules,
+            registry=registry,
+            store_and_forward_ttl=ttl,
+            ports=GATEWAY_PORTS if ports is None else ports,
+            runtime_version=runtime_version,
+            hub_env=hub_env,
+            agent_env=agent_env,
+            hub_storage=hub_storage,
+            registry_credentials=registry_credentials,
         )
     except GatewayError as exc:
+        # never chain the original exception: registry credentials are among the arguments
         raise AnsibleFilterError(f"deployment_manifest: {exc}") from None
 
 

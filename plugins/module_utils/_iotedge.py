@@ -12,19 +12,36 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 from urllib.parse import quote, urlparse
 
 from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import hostname_problem
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_options import (
+    IotEdgeConfigError,
+    est_files,
+    render_agent,
+    render_cert_issuance_est,
+    render_edge_ca_est,
+    render_identity_est,
+    render_moby_runtime,
+    renew_lines,
+    validate_agent,
+    validate_est,
+    validate_moby_runtime,
+    validate_os_hostname,
+    validate_policy,
+)
 
 DEFAULT_GLOBAL_ENDPOINT = "https://global.azure-devices-provisioning.net"
 
-# provisioning variant -> (required options, optional options)
+# provisioning variant -> (required options, exactly one of each group, optional options)
+_SYMMETRIC_KEY = ("symmetric_key", "symmetric_key_file")
+_X509_IDENTITY = ("identity_cert", "identity_cert_est")
 PROVISIONING_VARIANTS = {
-    "manual_connection_string": (("connection_string",), ()),
-    "manual_x509": (("iothub_hostname", "device_id", "identity_cert", "identity_pk"), ()),
-    "dps_symmetric_key": (("id_scope", "registration_id", "symmetric_key"), ("global_endpoint",)),
-    "dps_x509": (("id_scope", "identity_cert", "identity_pk"), ("registration_id", "global_endpoint")),
+    "manual_connection_string": (("connection_string",), (), ()),
+    "manual_symmetric_key": (("iothub_hostname", "device_id"), (_SYMMETRIC_KEY,), ()),
+    "manual_x509": (("iothub_hostname", "device_id"), (_X509_IDENTITY,), ("identity_pk",)),
+    "dps_symmetric_key": (("id_scope", "registration_id"), (_SYMMETRIC_KEY,), ("global_endpoint",)),
+    "dps_x509": (("id_scope",), (_X509_IDENTITY,), ("identity_pk", "registration_id", "global_endpoint")),
 }
 PROVISIONING_OPTIONS = (
     "connection_string",
@@ -32,26 +49,27 @@ PROVISIONING_OPTIONS = (
     "device_id",
     "identity_cert",
     "identity_pk",
+    "identity_cert_est",
     "id_scope",
     "registration_id",
     "symmetric_key",
+    "symmetric_key_file",
     "global_endpoint",
 )
-FILE_OPTIONS = ("trust_bundle_cert", "edge_ca_cert", "edge_ca_pk", "identity_cert", "identity_pk")
+FILE_OPTIONS = (
+    "trust_bundle_cert",
+    "edge_ca_cert",
+    "edge_ca_pk",
+    "identity_cert",
+    "identity_pk",
+    "symmetric_key_file",
+)
 REPROVISIONING_MODES = ("Dynamic", "AlwaysOnStartup", "OnErrorOnly")
-MASK = "********"
 # Quickstart Edge CA lifetime IoT Edge uses without an [edge_ca] table; the field is a u32.
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 36500
 
-# Units that aziot-certd accepts in a renewal policy; anything else fails `iotedge config apply`
-# with "bad units for policy".
-_POLICY = re.compile(r"^([0-9]+)(%|min|day)$")
 _CONNECTION_STRING_KEYS = ("HostName", "DeviceId", "SharedAccessKey")
-
-
-class IotEdgeConfigError(Exception):
-    """Invalid input for config.toml; the message says what is wrong and how to fix it."""
 
 
 def validate_hostname(value, option):
@@ -59,20 +77,6 @@ def validate_hostname(value, option):
     problem = hostname_problem(value, option, allow_ip=True)
     if problem:
         raise IotEdgeConfigError(problem)
-
-
-def validate_policy(value, option):
-    match = _POLICY.match(value or "")
-    if not match:
-        raise IotEdgeConfigError(
-            f"{option} '{value}' has units IoT Edge does not accept ('bad units for policy' at apply time); "
-            "use a share of the certificate lifetime such as '80%', minutes such as '30min', or days such as '7day'"
-        )
-    number = int(match.group(1))
-    if match.group(2) == "%" and not 0 < number < 100:
-        raise IotEdgeConfigError(f"{option} '{value}' must be a percentage between 1% and 99%, for example '80%'")
-    if number == 0:
-        raise IotEdgeConfigError(f"{option} '{value}' must be greater than zero, for example '80%', '30min' or '7day'")
 
 
 def parse_connection_string(value):
@@ -154,11 +158,24 @@ def validate(params):
         raise IotEdgeConfigError(
             f"provisioning '{variant}' is unknown; use one of " + ", ".join(sorted(PROVISIONING_VARIANTS))
         )
-    required, optional = PROVISIONING_VARIANTS[variant]
+    required, groups, optional = PROVISIONING_VARIANTS[variant]
     missing = [name for name in required if not params.get(name)]
+    missing += [" or ".join(group) for group in groups if not any(params.get(name) for name in group)]
+    if params.get("identity_cert") and not params.get("identity_pk"):
+        missing.append("identity_pk")
     if missing:
         raise IotEdgeConfigError(f"provisioning={variant} needs " + ", ".join(missing) + "; set them")
-    unused = [name for name in PROVISIONING_OPTIONS if params.get(name) and name not in required + optional]
+    for group in groups:
+        given = [name for name in group if params.get(name)]
+        if len(given) > 1:
+            raise IotEdgeConfigError(f"provisioning={variant}: give only one of " + ", ".join(given))
+    if params.get("identity_pk") and not params.get("identity_cert"):
+        raise IotEdgeConfigError(
+            "identity_pk is the key of identity_cert; an identity certificate issued by EST (identity_cert_est) "
+            "has its key made on the gateway, so remove identity_pk"
+        )
+    allowed = required + optional + tuple(name for group in groups for name in group)
+    unused = [name for name in PROVISIONING_OPTIONS if params.get(name) and name not in allowed]
     if unused:
         raise IotEdgeConfigError(
             f"provisioning={variant} does not use " + ", ".join(unused) + "; remove them or choose the provisioning "
@@ -172,10 +189,15 @@ def validate(params):
         )
     if variant == "manual_connection_string":
         validate_connection_string(params["connection_string"])
-    if variant == "dps_symmetric_key" and not is_base64_key(params["symmetric_key"]):
+    if params.get("symmetric_key") and not is_base64_key(params["symmetric_key"]):
+        source = (
+            "the enrollment's primary key from DPS unchanged (for a group enrollment, the key derived for this "
+            "registration id)"
+            if variant == "dps_symmetric_key"
+            else "the device's primary key from IoT Hub unchanged"
+        )
         raise IotEdgeConfigError(
-            "symmetric_key is not base64 (IoT Edge decodes it and refuses the file); copy the enrollment's primary "
-            "key from DPS unchanged (for a group enrollment, the key derived for this registration id)"
+            f"symmetric_key is not base64 (IoT Edge decodes it and refuses the file); copy {source}"
         )
     if params.get("global_endpoint"):
         validate_global_endpoint(params["global_endpoint"])
@@ -183,6 +205,10 @@ def validate(params):
         raise IotEdgeConfigError(
             "edge_ca_cert and edge_ca_pk go together; set both (the Edge CA full chain and its key) or neither "
             "(IoT Edge then creates a quickstart Edge CA)"
+        )
+    if params.get("edge_ca_est") and params.get("edge_ca_cert"):
+        raise IotEdgeConfigError(
+            "edge_ca_est and edge_ca_cert are two Edge CAs; give the Edge CA files or let EST issue it, not both"
         )
     renew = params.get("edge_ca_auto_renew")
     if renew:
@@ -192,11 +218,11 @@ def validate(params):
                 "(edge_ca_cert/edge_ca_pk) is never renewed by IoT Edge. Remove edge_ca_auto_renew and renew the "
                 "Edge CA with the PKI role, or drop the Edge CA files"
             )
-        if not renew.get("rotate_key", True):
+        if not renew.get("rotate_key", True) and not params.get("edge_ca_est"):
             raise IotEdgeConfigError(
                 "edge_ca_auto_renew.rotate_key is false, but the quickstart Edge CA IoT Edge makes itself must "
                 "rotate its key on renewal; set rotate_key: true, or give a file-based Edge CA (edge_ca_cert and "
-                "edge_ca_pk) that the PKI role renews"
+                "edge_ca_pk) that the PKI role renews, or an Edge CA issued by EST (edge_ca_est)"
             )
         validate_policy(renew.get("threshold"), "edge_ca_auto_renew.threshold")
         validate_policy(renew.get("retry"), "edge_ca_auto_renew.retry")
@@ -206,6 +232,11 @@ def validate(params):
             raise IotEdgeConfigError(
                 "edge_ca_expiry_days sets the lifetime of the quickstart Edge CA; a file-based Edge CA "
                 "(edge_ca_cert/edge_ca_pk) keeps the validity it was issued with. Remove one of them"
+            )
+        if params.get("edge_ca_est"):
+            raise IotEdgeConfigError(
+                "edge_ca_expiry_days sets the lifetime of the quickstart Edge CA; IoT Edge ignores it for an Edge CA "
+                "issued by EST (the EST server sets the validity). Remove edge_ca_expiry_days"
             )
         if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_EXPIRY_DAYS:
             raise IotEdgeConfigError(
@@ -223,11 +254,15 @@ def validate(params):
                 f"{name} '{path}' is not an absolute path; IoT Edge reads it as a file:// URI, so give the full "
                 "path on the gateway, e.g. /var/aziot/certs/root-ca.pem"
             )
+    validate_os_hostname(params)
+    validate_agent(params)
+    validate_moby_runtime(params)
+    validate_est(params, os.path.isabs)
 
 
 def referenced_files(params):
     """(option, path) of every file config.toml refers to."""
-    return [(name, params[name]) for name in FILE_OPTIONS if params.get(name)]
+    return [(name, params[name]) for name in FILE_OPTIONS if params.get(name)] + est_files(params)
 
 
 def missing_files(params):
@@ -294,17 +329,18 @@ def render(params):
     lines += ["", "[provisioning]"]
     if variant == "manual_connection_string":
         lines += [_line("source", "manual"), _line("connection_string", params["connection_string"])]
-    elif variant == "manual_x509":
+    elif variant in ("manual_x509", "manual_symmetric_key"):
         lines += [
             _line("source", "manual"),
             _line("iothub_hostname", params["iothub_hostname"]),
             _line("device_id", params["device_id"]),
             "",
             "[provisioning.authentication]",
-            _line("method", "x509"),
-            _line("identity_cert", file_uri(params["identity_cert"])),
-            _line("identity_pk", file_uri(params["identity_pk"])),
         ]
+        if variant == "manual_symmetric_key":
+            lines += [_line("method", "sas"), "device_id_pk = " + _symmetric_key(params)]
+        else:
+            lines += [_line("method", "x509"), *_x509_identity("provisioning.authentication", params)]
     else:
         lines += [
             _line("source", "dps"),
@@ -317,28 +353,18 @@ def render(params):
             lines += [
                 _line("method", "symmetric_key"),
                 _line("registration_id", params["registration_id"]),
-                "symmetric_key = { value = " + toml_string(params["symmetric_key"]) + " }",
+                "symmetric_key = " + _symmetric_key(params),
             ]
         else:
             lines.append(_line("method", "x509"))
             if params.get("registration_id"):
                 lines.append(_line("registration_id", params["registration_id"]))
-            lines += [
-                _line("identity_cert", file_uri(params["identity_cert"])),
-                _line("identity_pk", file_uri(params["identity_pk"])),
-            ]
+            lines += _x509_identity("provisioning.attestation", params)
 
-    if params.get("agent_image"):
-        lines += [
-            "",
-            "[agent]",
-            _line("name", "edgeAgent"),
-            _line("type", "docker"),
-            "",
-            "[agent.config]",
-            _line("image", params["agent_image"]),
-        ]
+    lines += render_agent(params, _line, toml_string)
 
+    if params.get("edge_ca_est"):
+        lines += render_edge_ca_est(params, _line, file_uri)
     if params.get("edge_ca_cert"):
         lines += [
             "",
@@ -347,45 +373,34 @@ def render(params):
             _line("pk", file_uri(params["edge_ca_pk"])),
         ]
     renew = params.get("edge_ca_auto_renew")
-    if not params.get("edge_ca_cert") and (renew or params.get("edge_ca_expiry_days")):
+    if (
+        not params.get("edge_ca_cert")
+        and not params.get("edge_ca_est")
+        and (renew or params.get("edge_ca_expiry_days"))
+    ):
         # The quickstart variant of the untagged EdgeCa enum: auto_generated_edge_ca_expiry_days is
         # required in it, so [edge_ca.auto_renew] alone would match no variant and fail apply.
         days = params.get("edge_ca_expiry_days") or DEFAULT_EXPIRY_DAYS
         lines += ["", "[edge_ca]", f"auto_generated_edge_ca_expiry_days = {int(days)}"]
     if renew:
-        lines += [
-            "",
-            "[edge_ca.auto_renew]",
-            _line("rotate_key", bool(renew.get("rotate_key", True))),
-            _line("threshold", renew["threshold"]),
-            _line("retry", renew["retry"]),
-        ]
+        lines += renew_lines("edge_ca", renew, _line)
+    lines += render_cert_issuance_est(params, _line, toml_string, file_uri)
+    lines += render_moby_runtime(params, _line)
     return "\n".join(lines) + "\n"
 
 
-_SECRET_LINES = (
-    re.compile(r'^(\s*connection_string\s*=\s*)(".*"|\'.*\')\s*$'),
-    re.compile(r'^(\s*symmetric_key\s*=\s*\{\s*value\s*=\s*)(".*"|\'.*\')(\s*\}\s*)$'),
-    re.compile(r'^(\s*value\s*=\s*)(".*"|\'.*\')\s*$'),
-)
-_SHARED_ACCESS_KEY = re.compile(r"(SharedAccessKey=)[^;\"'\s]*")
+def _symmetric_key(params):
+    """SymmetricKey, untagged: ``{ value = "<base64>" }`` inline or ``{ uri = "file:///..." }`` (raw key bytes)."""
+    if params.get("symmetric_key_file"):
+        return "{ uri = " + toml_string(file_uri(params["symmetric_key_file"])) + " }"
+    return "{ value = " + toml_string(params["symmetric_key"]) + " }"
 
 
-def mask_secrets(text):
-    """Replace connection strings and symmetric keys with a mask, for diffs and messages."""
-    out = []
-    for line in (text or "").splitlines(True):
-        newline = "\n" if line.endswith("\n") else ""
-        body = line[: -len(newline)] if newline else line
-        for pattern in _SECRET_LINES:
-            match = pattern.match(body)
-            if match:
-                rest = match.group(3) if pattern.groups >= 3 else ""
-                body = match.group(1) + toml_string(MASK) + rest
-                break
-        out.append(_SHARED_ACCESS_KEY.sub(r"\1" + MASK, body) + newline)
-    return "".join(out)
-
-
-def secrets_of(params):
-    return [params[name] for name in ("connection_string", "symmetric_key") if params.get(name)]
+def _x509_identity(table, params):
+    """X509Identity, untagged: preloaded (identity_cert and identity_pk URLs) or issued (an identity_cert table)."""
+    if params.get("identity_cert_est"):
+        return render_identity_est(table, params, _line)
+    return [
+        _line("identity_cert", file_uri(params["identity_cert"])),
+        _line("identity_pk", file_uri(params["identity_pk"])),
+    ]

@@ -209,3 +209,44 @@ def check_files(params, exists):
         identity = read_certificates(params["identity_cert"], "identity_cert")[0]
         if present("identity_pk"):
             check_key_matches(identity, params["identity_cert"], "identity_cert", params["identity_pk"], "identity_pk")
+    if present("symmetric_key_file"):
+        check_symmetric_key_file(params["symmetric_key_file"])
+    est = params.get("est") or {}
+    for index, path in enumerate(est.get("trusted_certs") or []):
+        if exists(path):
+            read_certificates(path, f"est.trusted_certs[{index}]")
+    for name in ("edge_ca_est", "est"):
+        table = params.get(name) or {}
+        for cert_key in ("identity_cert", "bootstrap_identity_cert"):
+            key_key = cert_key.replace("_cert", "_pk")
+            cert_path, key_path = table.get(cert_key), table.get(key_key)
+            if cert_path and exists(cert_path):
+                cert = read_certificates(cert_path, f"{name}.{cert_key}")[0]
+                if key_path and exists(key_path):
+                    check_key_matches(cert, cert_path, f"{name}.{cert_key}", key_path, f"{name}.{key_key}")
+
+
+def check_symmetric_key_file(path):
+    """aziot-keyd reads a key file's bytes as the key itself (key.rs ``load_inner``; empty: "key file is empty").
+
+    The common mistake is a file holding the base64 text IoT Hub or DPS shows: IoT Edge would then sign with
+    the text's bytes and every authentication would fail. Never puts any of the key into a message.
+    """
+    data = read_limited(path, "symmetric_key_file")
+    if not data:
+        raise FileCheckError(
+            f"symmetric_key_file {path} is empty; write the key's raw bytes there (base64 -d <<< '<key>' > {path})"
+        )
+    text = data.strip()
+    # Random key bytes are all of the base64 alphabet with a chance of 4**-16 at most; a file that is, is text.
+    if len(text) >= 16 and re.fullmatch(rb"[A-Za-z0-9+/]+={0,2}", text):
+        try:
+            decoded = base64.b64decode(text, validate=True)
+        except binascii.Error:
+            decoded = b""
+        if len(decoded) >= 12:
+            raise FileCheckError(
+                f"symmetric_key_file {path} holds the key as base64 text; IoT Edge reads the file's bytes as the key "
+                f"itself. Write the decoded bytes instead (base64 -d <<< '<key>' > {path}; mode 0600, owner aziotks) "
+                "or give the key inline as symmetric_key"
+            )

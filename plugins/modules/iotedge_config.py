@@ -13,9 +13,11 @@ description:
     writes it atomically with a backup, owner and mode.
   - Every target is checked before the first write (the folder is writable, O(path) is not a folder, O(owner) and
     O(group) exist, O(mode) is a valid mode), so a refused run leaves the previous file and no backup behind.
-  - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with an
-    X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional parent gateway, trust bundle,
-    file-based Edge CA or C([edge_ca.auto_renew]) policy, edgeAgent image and O(auto_reprovisioning_mode).
+  - Covers the provisioning variants of a transparent gateway - manual with a connection string, manual with a
+    symmetric key, manual with an X.509 identity, DPS with a symmetric key and DPS with X.509 - plus an optional
+    parent gateway, trust bundle, file-based, quickstart or EST-issued Edge CA with its C([edge_ca.auto_renew])
+    policy, C([cert_issuance.est]), edgeAgent image with its environment (an HTTPS proxy) and registry credentials,
+    C([moby_runtime]) and O(auto_reprovisioning_mode).
   - Reads the files it refers to before anything is written - every certificate file must hold a PEM certificate,
     each key must be the key of its certificate (RSA and EC keys are compared), the Edge CA must be a CA with
     C(pathlen:0) whose common name differs from O(hostname) and that chains to O(trust_bundle_cert) - since
@@ -23,7 +25,7 @@ description:
   - Leaves C([connect]) and C([listen]) out, so the package defaults apply.
   - Does not run C(iotedge config apply); the P(edgeops.gateway.gateway#role) role does that from a handler when
     this module reports a change.
-  - Connection strings and symmetric keys never appear in results or diffs; the diff shows them masked.
+  - Connection strings, symmetric keys and passwords never appear in results or diffs; the diff shows them masked.
   - Runs on the gateway with the Python standard library only; it needs no TOML library.
 author:
   - edgeops.gateway maintainers (@edgeops)
@@ -59,6 +61,13 @@ options:
       - Lower case, at most 64 characters, an RFC 1035 host name.
     type: str
     required: true
+  os_hostname:
+    description:
+      - The gateway's OS host name (for example C(ansible_facts['hostname'])). When given, O(hostname) must be that
+        name or start with it followed by a dot (C(<os hostname>.<domain>)), since C(iotedge check) fails otherwise;
+        the comparison ignores case, and an IP address as O(hostname) is not compared.
+    type: str
+    version_added: 0.2.0
   parent_hostname:
     description:
       - Host name of the parent gateway, for a nested (child) gateway only. Cannot be combined with DPS.
@@ -74,6 +83,73 @@ options:
   edge_ca_pk:
     description: Absolute path on the gateway of the Edge CA private key.
     type: path
+  edge_ca_est:
+    description:
+      - An Edge CA issued by an EST server (C([edge_ca]) with C(method = "est")); IoT Edge requests and renews it
+        itself, with the policy in O(edge_ca_auto_renew) (IoT Edge's default 80% / 4% / rotate without it).
+      - Not allowed with O(edge_ca_cert) or O(edge_ca_expiry_days) (the EST server sets the validity).
+      - Without O(edge_ca_est.url), O(est.url) is used; without its own authentication, that of O(est).
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      common_name:
+        description: Common name of the Edge CA; it must differ from O(hostname) (for example V(gw1.site-a.example.ca)).
+        type: str
+      url:
+        description: The EST server's URL, for example V(https://est.site-a.example/.well-known/est).
+        type: str
+      username:
+        description: User name for HTTP basic authentication to the EST server; requires the password.
+        type: str
+      password:
+        description: Password for HTTP basic authentication to the EST server. Masked in the diff.
+        type: str
+      identity_cert:
+        description: Absolute path on the gateway of the EST identity certificate (TLS client authentication).
+        type: path
+      identity_pk:
+        description: Absolute path on the gateway of the EST identity certificate's key.
+        type: path
+      bootstrap_identity_cert:
+        description:
+          - Absolute path on the gateway of the bootstrap certificate IoT Edge uses to request its EST identity
+            certificate. Not with an EST identity certificate.
+        type: path
+      bootstrap_identity_pk:
+        description: Absolute path on the gateway of the bootstrap certificate's key.
+        type: path
+  est:
+    description:
+      - The defaults of every certificate issued by EST (C([cert_issuance.est])); only with O(edge_ca_est) or
+        O(identity_cert_est).
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      trusted_certs:
+        description: Absolute paths on the gateway of the CA certificates that verify the EST server (C(trusted_certs)).
+        type: list
+        elements: path
+      url:
+        description: The default EST URL (C([cert_issuance.est.urls] default)).
+        type: str
+      username:
+        description: User name for HTTP basic authentication (C([cert_issuance.est.auth])); requires the password.
+        type: str
+      password:
+        description: Password for HTTP basic authentication. Masked in the diff.
+        type: str
+      identity_cert:
+        description: Absolute path on the gateway of the EST identity certificate (TLS client authentication).
+        type: path
+      identity_pk:
+        description: Absolute path on the gateway of the EST identity certificate's key.
+        type: path
+      bootstrap_identity_cert:
+        description: Absolute path on the gateway of the EST bootstrap certificate. Not with O(est.identity_cert).
+        type: path
+      bootstrap_identity_pk:
+        description: Absolute path on the gateway of the EST bootstrap certificate's key.
+        type: path
   edge_ca_expiry_days:
     description:
       - Lifetime in days of the quickstart Edge CA that IoT Edge makes itself when no Edge CA files are given
@@ -85,15 +161,17 @@ options:
     version_added: 0.2.0
   edge_ca_auto_renew:
     description:
-      - Renewal policy of the quickstart Edge CA that IoT Edge makes itself (C([edge_ca.auto_renew])). The module writes
-        it with C(auto_generated_edge_ca_expiry_days) (see O(edge_ca_expiry_days)), since C([edge_ca.auto_renew]) alone
+      - Renewal policy of an Edge CA that IoT Edge makes itself (C([edge_ca.auto_renew])), the quickstart one or one
+        issued by EST (O(edge_ca_est)). For the quickstart Edge CA the module writes it with
+        C(auto_generated_edge_ca_expiry_days) (see O(edge_ca_expiry_days)), since C([edge_ca.auto_renew]) alone
         matches no variant IoT Edge accepts.
       - Not allowed with O(edge_ca_cert), since a file-based Edge CA is never renewed by IoT Edge.
     type: dict
     suboptions:
       rotate_key:
         description:
-          - Whether renewal makes a new key. IoT Edge requires V(true) for the quickstart Edge CA; V(false) is refused.
+          - Whether renewal makes a new key. IoT Edge requires V(true) for the quickstart Edge CA; V(false) is refused
+            there and accepted with O(edge_ca_est).
         type: bool
         default: true
       threshold:
@@ -105,8 +183,66 @@ options:
         type: str
         default: 4%
   agent_image:
-    description: edgeAgent image, for example V(mcr.microsoft.com/azureiotedge-agent:1.5). Omitted when unset.
+    description:
+      - edgeAgent image, for example V(mcr.microsoft.com/azureiotedge-agent:1.5). Omitted when unset.
+      - Required with O(agent_env), O(https_proxy), O(upstream_protocol) and O(agent_registry_auth), since IoT Edge
+        reads C([agent]) as a whole.
     type: str
+  agent_env:
+    description:
+      - Environment of edgeAgent (C([agent.env])), name to value; values are written as strings, which IoT Edge
+        requires (quote V(true) or numbers in YAML), for example C(RuntimeLogLevel=debug).
+      - Set the same variables in the deployment manifest too (P(edgeops.gateway.deployment_manifest#filter)), since
+        edgeAgent runs with the manifest's settings once it is deployed.
+    type: dict
+    version_added: 0.2.0
+  https_proxy:
+    description:
+      - The HTTPS proxy edgeAgent reaches IoT Hub and the registry through (C(https_proxy) in C([agent.env])), an
+        C(http://) or C(https://) URL with a host, for example V(http://proxy.site-a.example:3128).
+      - An HTTPS proxy carries only WebSocket traffic, so C(UpstreamProtocol) becomes V(AmqpWs) unless
+        O(upstream_protocol) says V(MqttWs); V(Amqp) or V(Mqtt) are refused with it.
+      - User name and password in the URL are masked in the diff. The daemons (aziot-identityd, aziot-edged) and the
+        container engine need the proxy too, in their systemd drop-ins; this module does not write those.
+    type: str
+    version_added: 0.2.0
+  upstream_protocol:
+    description: How edgeAgent talks to IoT Hub (C(UpstreamProtocol) in C([agent.env])).
+    type: str
+    choices: [Amqp, AmqpWs, Mqtt, MqttWs]
+    version_added: 0.2.0
+  agent_registry_auth:
+    description:
+      - Credentials of the registry edgeAgent's image comes from (C([agent.config.auth])). The password is masked
+        in the diff.
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      serveraddress:
+        description: The registry's host (and port), for example V(myregistry.azurecr.io).
+        type: str
+        required: true
+      username:
+        description: The user name.
+        type: str
+        required: true
+      password:
+        description: The password or token.
+        type: str
+        required: true
+  moby_runtime:
+    description:
+      - The container engine IoT Edge uses (C([moby_runtime])). IoT Edge requires both O(moby_runtime.uri) and
+        O(moby_runtime.network) once the table exists; leave the option out for the package defaults.
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      uri:
+        description: The engine's socket, for example V(unix:///var/run/docker.sock).
+        type: str
+      network:
+        description: The container network of the modules, for example V(azure-iot-edge).
+        type: str
   auto_reprovisioning_mode:
     description: When IoT Edge provisions again. Omitted when unset (IoT Edge then uses V(Dynamic)).
     type: str
@@ -115,7 +251,7 @@ options:
     description: How the gateway gets its IoT Hub identity.
     type: str
     required: true
-    choices: [manual_connection_string, manual_x509, dps_symmetric_key, dps_x509]
+    choices: [manual_connection_string, manual_symmetric_key, manual_x509, dps_symmetric_key, dps_x509]
   connection_string:
     description:
       - The device connection string from IoT Hub, for O(provisioning=manual_connection_string).
@@ -123,17 +259,51 @@ options:
         spaces after C(;) - and the key must be base64.
     type: str
   iothub_hostname:
-    description: The IoT Hub host name, for O(provisioning=manual_x509).
+    description: The IoT Hub host name, for O(provisioning=manual_x509) and O(provisioning=manual_symmetric_key).
     type: str
   device_id:
-    description: The IoT Edge device id in IoT Hub, for O(provisioning=manual_x509).
+    description: The IoT Edge device id in IoT Hub, for O(provisioning=manual_x509) and O(provisioning=manual_symmetric_key).
     type: str
   identity_cert:
-    description: Absolute path on the gateway of the identity certificate, for the X.509 variants.
+    description:
+      - Absolute path on the gateway of the identity certificate, for the X.509 variants; requires O(identity_pk).
+      - The X.509 variants need it or O(identity_cert_est).
     type: path
   identity_pk:
     description: Absolute path on the gateway of the identity private key, for the X.509 variants.
     type: path
+  identity_cert_est:
+    description:
+      - An identity certificate issued by EST instead of O(identity_cert) (a C(identity_cert) table with
+        C(method = "est")); IoT Edge makes its key. Uses the server and authentication of O(est) unless
+        O(identity_cert_est.url) is given.
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      common_name:
+        description: Common name of the certificate (for manual X.509, the device id).
+        type: str
+      url:
+        description: The EST server's URL when it is not O(est.url).
+        type: str
+      auto_renew:
+        description:
+          - Renewal policy (C(auto_renew)); all three keys are written. Upstream warns to renew only with a
+            CA-based DPS enrollment.
+        type: dict
+        suboptions:
+          rotate_key:
+            description: Whether renewal makes a new key.
+            type: bool
+            default: true
+          threshold:
+            description: When to renew, as V(N%) of the lifetime (below 100), V(Nmin) or V(Nday) before expiry.
+            type: str
+            default: 80%
+          retry:
+            description: How often to retry a failed renewal, in the same units.
+            type: str
+            default: 4%
   global_endpoint:
     description:
       - DPS global endpoint, an C(https://) URL with a host. Defaults to V(https://global.azure-devices-provisioning.net)
@@ -146,8 +316,18 @@ options:
     description: DPS registration id; required for O(provisioning=dps_symmetric_key), optional for X.509.
     type: str
   symmetric_key:
-    description: DPS symmetric key (base64), for O(provisioning=dps_symmetric_key).
+    description:
+      - The symmetric key (base64) inline, for O(provisioning=dps_symmetric_key) (the enrollment's key) and
+        O(provisioning=manual_symmetric_key) (the device's primary key, C(device_id_pk)). Masked in the diff.
+      - Not with O(symmetric_key_file).
     type: str
+  symmetric_key_file:
+    description:
+      - Absolute path on the gateway of a file holding the symmetric key's raw bytes (not its base64 text), written as
+        C({ uri = "file:///..." }) instead of the inline key; for the symmetric key variants.
+      - The file is read before anything is written; an empty file or one holding base64 text is refused.
+    type: path
+    version_added: 0.2.0
   backup:
     description: Keep a timestamped copy of the previous file when it changes.
     type: bool
@@ -195,6 +375,45 @@ EXAMPLES = r"""
       threshold: 80%
       retry: 4%
     agent_image: mcr.microsoft.com/azureiotedge-agent:1.5
+
+- name: Configure a gateway behind an HTTPS proxy, pulling edgeAgent from a private registry
+  edgeops.gateway.iotedge_config:
+    hostname: gw3.site-a.example
+    os_hostname: "{{ ansible_facts['hostname'] }}"
+    provisioning: manual_symmetric_key
+    iothub_hostname: hub1.azure-devices.net
+    device_id: gw3
+    symmetric_key_file: /var/aziot/secrets/device-id.key
+    agent_image: myregistry.azurecr.io/azureiotedge-agent:1.5
+    https_proxy: http://proxy.site-a.example:3128
+    upstream_protocol: AmqpWs
+    agent_registry_auth:
+      serveraddress: myregistry.azurecr.io
+      username: gateways
+      password: "{{ vault_registry_password }}"
+    moby_runtime:
+      uri: unix:///var/run/docker.sock
+      network: azure-iot-edge
+
+- name: Configure a gateway whose Edge CA and identity certificate come from an EST server
+  edgeops.gateway.iotedge_config:
+    hostname: gw4.site-a.example
+    trust_bundle_cert: /var/aziot/certs/root-ca.pem
+    provisioning: dps_x509
+    id_scope: 0ne00000000
+    identity_cert_est:
+      common_name: gw4
+    edge_ca_est:
+      common_name: gw4.site-a.example.ca
+    edge_ca_auto_renew:
+      rotate_key: true
+      threshold: 80%
+      retry: 4%
+    est:
+      url: https://est.site-a.example/.well-known/est
+      trusted_certs: [/var/aziot/certs/est-server-ca.pem]
+      username: gw4
+      password: "{{ vault_est_password }}"
 """
 
 RETURN = r"""
@@ -225,7 +444,6 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     IotEdgeConfigError,
-    mask_secrets,
     missing_files,
     missing_files_message,
     referenced_files,
@@ -233,6 +451,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     validate,
 )
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import FileCheckError, check_files
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_mask import mask_secrets
 
 
 def plan_config(path, current, wanted, params):
@@ -254,40 +473,83 @@ def plan_config(path, current, wanted, params):
     return plan, changed, backup_file
 
 
+def est_auth_spec():
+    """The EST authentication keys, the same in [edge_ca] and [cert_issuance.est.auth]."""
+    return dict(
+        url=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        identity_cert=dict(type="path"),
+        identity_pk=dict(type="path", no_log=False),
+        bootstrap_identity_cert=dict(type="path"),
+        bootstrap_identity_pk=dict(type="path", no_log=False),
+    )
+
+
+def auto_renew_spec():
+    return dict(
+        rotate_key=dict(type="bool", default=True, no_log=False),
+        threshold=dict(type="str", default="80%"),
+        retry=dict(type="str", default="4%"),
+    )
+
+
+PROVISIONING_CHOICES = [
+    "manual_connection_string",
+    "manual_symmetric_key",
+    "manual_x509",
+    "dps_symmetric_key",
+    "dps_x509",
+]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/aziot/config.toml"),
             hostname=dict(type="str", required=True),
+            os_hostname=dict(type="str"),
             parent_hostname=dict(type="str"),
             trust_bundle_cert=dict(type="path"),
             edge_ca_cert=dict(type="path"),
             edge_ca_pk=dict(type="path", no_log=False),
-            edge_ca_auto_renew=dict(
+            edge_ca_auto_renew=dict(type="dict", options=auto_renew_spec()),
+            edge_ca_expiry_days=dict(type="int"),
+            edge_ca_est=dict(type="dict", options=dict(est_auth_spec(), common_name=dict(type="str"))),
+            est=dict(type="dict", options=dict(est_auth_spec(), trusted_certs=dict(type="list", elements="path"))),
+            agent_image=dict(type="str"),
+            agent_env=dict(type="dict"),
+            https_proxy=dict(type="str"),
+            upstream_protocol=dict(type="str", choices=["Amqp", "AmqpWs", "Mqtt", "MqttWs"]),
+            agent_registry_auth=dict(
                 type="dict",
                 options=dict(
-                    rotate_key=dict(type="bool", default=True, no_log=False),
-                    threshold=dict(type="str", default="80%"),
-                    retry=dict(type="str", default="4%"),
+                    serveraddress=dict(type="str", required=True),
+                    username=dict(type="str", required=True),
+                    password=dict(type="str", required=True, no_log=True),
                 ),
             ),
-            edge_ca_expiry_days=dict(type="int"),
-            agent_image=dict(type="str"),
+            moby_runtime=dict(type="dict", options=dict(uri=dict(type="str"), network=dict(type="str"))),
             auto_reprovisioning_mode=dict(type="str", choices=["Dynamic", "AlwaysOnStartup", "OnErrorOnly"]),
-            provisioning=dict(
-                type="str",
-                required=True,
-                choices=["manual_connection_string", "manual_x509", "dps_symmetric_key", "dps_x509"],
-            ),
+            provisioning=dict(type="str", required=True, choices=PROVISIONING_CHOICES),
             connection_string=dict(type="str", no_log=True),
             iothub_hostname=dict(type="str"),
             device_id=dict(type="str"),
             identity_cert=dict(type="path"),
             identity_pk=dict(type="path", no_log=False),
+            identity_cert_est=dict(
+                type="dict",
+                options=dict(
+                    common_name=dict(type="str"),
+                    url=dict(type="str"),
+                    auto_renew=dict(type="dict", options=auto_renew_spec()),
+                ),
+            ),
             global_endpoint=dict(type="str"),
             id_scope=dict(type="str"),
             registration_id=dict(type="str"),
             symmetric_key=dict(type="str", no_log=True),
+            symmetric_key_file=dict(type="path", no_log=False),
             backup=dict(type="bool", default=True),
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="root"),
@@ -295,12 +557,24 @@ def main():
         ),
         required_if=[
             ("provisioning", "manual_connection_string", ("connection_string",)),
-            ("provisioning", "manual_x509", ("iothub_hostname", "device_id", "identity_cert", "identity_pk")),
-            ("provisioning", "dps_symmetric_key", ("id_scope", "registration_id", "symmetric_key")),
-            ("provisioning", "dps_x509", ("id_scope", "identity_cert", "identity_pk")),
+            ("provisioning", "manual_symmetric_key", ("iothub_hostname", "device_id")),
+            ("provisioning", "manual_symmetric_key", ("symmetric_key", "symmetric_key_file"), True),
+            ("provisioning", "manual_x509", ("iothub_hostname", "device_id")),
+            ("provisioning", "manual_x509", ("identity_cert", "identity_cert_est"), True),
+            ("provisioning", "dps_symmetric_key", ("id_scope", "registration_id")),
+            ("provisioning", "dps_symmetric_key", ("symmetric_key", "symmetric_key_file"), True),
+            ("provisioning", "dps_x509", ("id_scope",)),
+            ("provisioning", "dps_x509", ("identity_cert", "identity_cert_est"), True),
         ],
-        required_together=[("edge_ca_cert", "edge_ca_pk")],
-        mutually_exclusive=[("edge_ca_cert", "edge_ca_auto_renew"), ("edge_ca_cert", "edge_ca_expiry_days")],
+        required_together=[("edge_ca_cert", "edge_ca_pk"), ("identity_cert", "identity_pk")],
+        mutually_exclusive=[
+            ("edge_ca_cert", "edge_ca_auto_renew"),
+            ("edge_ca_cert", "edge_ca_expiry_days"),
+            ("edge_ca_cert", "edge_ca_est"),
+            ("edge_ca_est", "edge_ca_expiry_days"),
+            ("symmetric_key", "symmetric_key_file"),
+            ("identity_cert", "identity_cert_est"),
+        ],
         supports_check_mode=True,
     )
     params = module.params

@@ -10,12 +10,12 @@ import pytest
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge import (
     DEFAULT_GLOBAL_ENDPOINT,
     IotEdgeConfigError,
-    mask_secrets,
     missing_files,
     render,
     toml_string,
     validate,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_mask import mask_secrets
 
 CONN = "HostName=hub1.azure-devices.net;DeviceId=gw1;SharedAccessKey=c2VjcmV0a2V5MTIzNA=="
 SYMKEY = "c3ltbWV0cmljLWtleS0xMjM0NTY3OA=="

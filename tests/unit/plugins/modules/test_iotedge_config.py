@@ -332,3 +332,125 @@ def test_a_garbage_trust_bundle_is_refused_in_check_mode_too(capsys, existing, t
     assert result["failed"] and not result["changed"]
     assert "holds no PEM certificate" in result["msg"]
     assert_untouched(site, before)
+
+
+# -- options of issue 12: key files, registry credentials, EST files, the OS host name --------------
+
+
+@pytest.fixture
+def sas(site, tmp_path):
+    """A manual symmetric key gateway whose key is a file of raw bytes."""
+    key = tmp_path / "secrets" / "device-id.key"
+    key.write_bytes(bytes(range(200, 232)))
+    args = dict(site, provisioning="manual_symmetric_key", iothub_hostname="hub1.azure-devices.net", device_id="gw1")
+    del args["connection_string"]
+    args["symmetric_key_file"] = str(key)
+    return args
+
+
+def test_symmetric_key_file_four_runs(capsys, sas):
+    results = [run(capsys, sas, True), run(capsys, sas), run(capsys, sas, True), run(capsys, sas)]
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    data = tomllib.loads(open(sas["path"]).read())
+    assert data["provisioning"]["authentication"] == {
+        "method": "sas",
+        "device_id_pk": {"uri": "file://" + sas["symmetric_key_file"]},
+    }
+    assert sas["symmetric_key_file"] in results[1]["referenced_files"]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"", "is empty"),
+        (SECRET.encode() + b"\n", "holds the key as base64 text"),
+        (b"c3ltbWV0cmljLWtleS0xMjM0NTY3OA==", "holds the key as base64 text"),
+    ],
+)
+def test_an_unusable_symmetric_key_file_is_refused_before_writing(capsys, sas, content, fragment):
+    with open(sas["symmetric_key_file"], "wb") as handle:
+        handle.write(content)
+    result = run(capsys, sas)
+    assert result["failed"] and not result["changed"]
+    assert fragment in result["msg"] and "base64 -d" in result["msg"]
+    assert SECRET not in result["msg"]
+    assert not os.path.exists(sas["path"])
+
+
+def test_a_missing_symmetric_key_file_is_refused(capsys, sas):
+    os.unlink(sas["symmetric_key_file"])
+    result = run(capsys, sas)
+    assert result["failed"] and "symmetric_key_file=" in result["msg"]
+
+
+def test_inline_key_and_key_file_are_mutually_exclusive(capsys, sas):
+    result = run(capsys, dict(sas, symmetric_key=SECRET))
+    assert result["failed"] and "mutually exclusive" in result["msg"]
+    assert SECRET not in json.dumps(result)
+
+
+def test_registry_password_never_in_result_or_diff(capsys, site):
+    auth = {"serveraddress": "myregistry.azurecr.io", "username": "gateways", "password": "Registry-Pa55"}
+    args = dict(site, agent_image="myregistry.azurecr.io/azureiotedge-agent:1.5", agent_registry_auth=auth)
+    first = run(capsys, args)
+    assert first["changed"]
+    assert "Registry-Pa55" not in json.dumps(first)
+    assert tomllib.loads(open(site["path"]).read())["agent"]["config"]["auth"] == auth
+    second = run(capsys, dict(args, agent_registry_auth=dict(auth, password="Registry-Pa56")))
+    assert second["changed"]
+    assert "Registry-Pa5" not in json.dumps(second)
+    assert "a secret value changed" in second["diff"]["after_header"]
+
+
+def test_registry_credentials_need_all_three_keys(capsys, site):
+    auth = {"serveraddress": "myregistry.azurecr.io", "username": "gateways"}
+    result = run(capsys, dict(site, agent_image="img:1.5", agent_registry_auth=auth))
+    assert result["failed"] and "password" in result["msg"]
+
+
+def test_moby_runtime_with_one_key_is_refused_with_the_defaults_named(capsys, site):
+    result = run(capsys, dict(site, moby_runtime={"uri": "unix:///var/run/docker.sock"}))
+    assert result["failed"] and not result["changed"]
+    assert "needs both uri and network" in result["msg"] and "azure-iot-edge" in result["msg"]
+
+
+def test_os_hostname_mismatch_is_refused(capsys, site):
+    result = run(capsys, dict(site, os_hostname="edge-line2"))
+    assert result["failed"] and not result["changed"]
+    assert "'gw1.site-a.example' is neither the gateway's OS host name 'edge-line2'" in result["msg"]
+    assert run(capsys, dict(site, os_hostname="gw1"))["changed"]
+
+
+def test_est_trusted_certs_and_identity_are_read_before_writing(capsys, site, tmp_path):
+    est_ca = issue("est server ca", ca=True)
+    identity = issue("est identity", issuer=est_ca)
+    write(tmp_path / "certs" / "est-ca.pem", est_ca)
+    write(tmp_path / "certs" / "est-id.pem", identity)
+    (tmp_path / "secrets" / "est-id.key.pem").write_bytes(identity.key_pem)
+    args = dict(site, provisioning="manual_connection_string")
+    for name in ("edge_ca_cert", "edge_ca_pk"):
+        del args[name]
+    args["edge_ca_est"] = {"common_name": "gw1.site-a.example.ca", "password": "Est-Pa55", "username": "gw1"}
+    args["est"] = {
+        "url": "https://est.site-a.example/.well-known/est",
+        "trusted_certs": [str(tmp_path / "certs" / "est-ca.pem")],
+        "identity_cert": str(tmp_path / "certs" / "est-id.pem"),
+        "identity_pk": str(tmp_path / "secrets" / "est-id.key.pem"),
+    }
+    result = run(capsys, args)
+    assert result["changed"], result
+    assert "Est-Pa55" not in json.dumps(result)
+    data = tomllib.loads(open(site["path"]).read())
+    assert data["edge_ca"]["method"] == "est"
+    assert data["cert_issuance"]["est"]["auth"]["identity_cert"] == "file://" + args["est"]["identity_cert"]
+    other = issue("other identity")
+    (tmp_path / "secrets" / "est-id.key.pem").write_bytes(other.key_pem)
+    result = run(capsys, dict(args, hostname="gw2.site-a.example"))
+    assert (
+        result["failed"]
+        and "est.identity_pk" in result["msg"]
+        and "is not the key of est.identity_cert" in result["msg"]
+    )
+    (tmp_path / "certs" / "est-ca.pem").write_bytes(b"not a certificate")
+    result = run(capsys, dict(args, hostname="gw2.site-a.example"))
+    assert result["failed"] and "est.trusted_certs[0]" in result["msg"] and "holds no PEM certificate" in result["msg"]
