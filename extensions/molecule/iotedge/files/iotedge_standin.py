@@ -448,7 +448,7 @@ def stop_edgehub():
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
+    for _attempt in range(50):
         if mosquitto_pid() is None:
             break
         time.sleep(0.1)
@@ -477,7 +477,7 @@ def start_edgehub(state):
     out = subprocess.run(["/usr/sbin/mosquitto", "-c", MOSQUITTO_CONF, "-d"], capture_output=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"mosquitto did not start: {out.stderr.decode(errors='replace')}")
-    for _ in range(50):
+    for _attempt in range(50):
         if mosquitto_pid() is not None:
             break
         time.sleep(0.1)
