@@ -19,6 +19,14 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
 from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import (
     hostname_problem as _hostname_problem,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import (
+    FileCheckError,
+    check_edge_ca,
+)
+from ansible_collections.edgeops.gateway.plugins.module_utils._x509 import (
+    X509Error,
+    certificates_from_pem,
+)
 
 
 def deployment_manifest(
@@ -66,10 +74,29 @@ def hostname_problem(value, what="gateway_hostname", allow_ip=True):
     return _hostname_problem(value, what, allow_ip=bool(allow_ip))
 
 
+def edge_ca_problem(chain_pem, hostname, trust_bundle_pem=None, name="edge_ca_cert"):
+    """The Edge CA checks of iotedge_config on PEM text the controller holds: None when usable, else what to fix."""
+    try:
+        chain = certificates_from_pem(str(chain_pem).encode("ascii", errors="replace"))
+        bundle = None
+        if trust_bundle_pem:
+            bundle = certificates_from_pem(str(trust_bundle_pem).encode("ascii", errors="replace"))
+    except X509Error as exc:
+        return f"{name} holds a certificate that cannot be read ({exc}); issue it again"
+    if not chain:
+        return f"{name} holds no PEM certificate (-----BEGIN CERTIFICATE-----); fix the site PKI"
+    try:
+        check_edge_ca(chain, name, hostname, bundle or None)
+    except FileCheckError as exc:
+        return str(exc)
+    return None
+
+
 class FilterModule:
     def filters(self):
         return {
             "deployment_manifest": deployment_manifest,
             "downstream_connection_string": downstream_connection_string,
             "hostname_problem": hostname_problem,
+            "edge_ca_problem": edge_ca_problem,
         }
