@@ -156,6 +156,10 @@ def _trust_entry(result):
     # The wanted state is the task's; a result's own `state` may describe the anchor file instead.
     # ca_trust reports the anchor file's state (`file` when it is there, `absent` when not).
     wanted = ((result.get("invocation") or {}).get("module_args") or {}).get("state")
+    if not wanted and "removed" in result:
+        # ansible-core 2.21 and later return no invocation unless asked: ca_trust and win_ca_trust
+        # always return `removed`, and `path` only for state=present.
+        wanted = "present" if "path" in result else "absent"
     entry["state"] = wanted or {"file": "present"}.get(entry.get("state"), entry.get("state"))
     if result.get("failed"):
         entry["state"] = "failed"

@@ -124,6 +124,18 @@ def test_trust_store_state_of_a_ca_trust_result_without_invocation():
     assert report["devices"][0]["trust_store"]["state"] == "present"
 
 
+def test_trust_store_state_of_ca_trust_results_as_ansible_core_2_21_registers_them():
+    """No invocation (2.21 returns it only when asked); `state` comes from the path's file info, if any."""
+    present = {"changed": True, "state": "file", "path": "/usr/local/share/ca-certificates/a.crt", "removed": []}
+    absent = {"changed": True, "removed": ["/usr/local/share/ca-certificates/a.crt"], "replaced": []}
+    devices = [
+        {"host": "dev1", "gateway": "gw1", "trust_store": present},
+        {"host": "dev2", "gateway": "gw1", "trust_store": absent},
+    ]
+    report = build_report("site-a", [], devices, [], now=NOW)
+    assert [d["trust_store"]["state"] for d in report["devices"]] == ["present", "absent"]
+
+
 def test_devices_behind_a_rolled_back_gateway_are_skipped_with_the_reason():
     failure = {"phase": "gateways", "msg": "gateways phase failed in 'Deploy': rolled back"}
     gateways = [

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,9 +25,13 @@ from trust_lab import DAY, NOW, fake_update_command, make_cert, update_runs
 
 from ansible_collections.edgeops.gateway.plugins.modules import ca_trust
 
+# ansible-core 2.21 and later return the module's arguments (`invocation`) only when asked
+# (inject_invocation); 2.19 always returns them and refuses the request as an unknown parameter.
+ASK_FOR_INVOCATION = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
+
 
 def run(capsys, args, check_mode=False, diff=True):
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, **ASK_FOR_INVOCATION)
     with patch_module_args(args), pytest.raises(SystemExit) as info:
         ca_trust.main()
     result = json.loads(capsys.readouterr().out)
