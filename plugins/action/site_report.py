@@ -15,6 +15,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
     build_report,
     comparable,
     render_markdown,
+    rollout_failure,
 )
 from ansible_collections.edgeops.gateway.plugins.module_utils._report_html import render_site_html
 
@@ -72,21 +73,12 @@ class ActionModule(ActionBase):
             return value if value not in ("", None) else None
 
         def failure(host):
-            recorded = fact(host, args["failure_fact"])
-            if recorded:
-                return recorded
-            phase = fact(host, "edgeops_rollout_phase")
-            skipped = fact(host, "edgeops_rollout_skipped")
-            if skipped:
-                return {"phase": phase, "msg": skipped, "skipped": True}
-            if phase and phase not in (fact(host, "edgeops_rollout_completed") or []):
-                # A host that failed or became unreachable inside a phase drops out of the play.
-                return {
-                    "phase": phase,
-                    "msg": f"dropped out during the {phase} phase (failed or unreachable: see the rollout output)",
-                    "inferred": True,
-                }
-            return None
+            return rollout_failure(
+                fact(host, args["failure_fact"]),
+                fact(host, "edgeops_rollout_phase"),
+                fact(host, "edgeops_rollout_completed"),
+                fact(host, "edgeops_rollout_skipped"),
+            )
 
         gateway_data = [
             {

@@ -166,6 +166,29 @@ def _trust_entry(result):
     return entry
 
 
+def rollout_failure(recorded, phase, completed, skipped):
+    """A host's failure in the rollout from the facts edgeops.gateway.rollout_phase records, or None.
+
+    recorded: edgeops_rollout_failure; phase: edgeops_rollout_phase; completed: edgeops_rollout_completed;
+    skipped: edgeops_rollout_skipped. Every failed task inside a phase is rescued and recorded, so a host
+    that left its phase unfinished with nothing recorded was taken out by Ansible as unreachable (Ansible
+    runs no rescue for an unreachable host). A device whose handshake check failed also leaves the verify
+    phase unfinished; build_report lets its handshake result explain it.
+    """
+    if recorded:
+        return recorded
+    if skipped:
+        return {"phase": phase, "msg": skipped, "skipped": True}
+    if phase and phase not in (completed or []):
+        return {
+            "phase": phase,
+            "msg": f"unreachable: dropped out during the {phase} phase with no failure recorded (see the rollout output)",
+            "unreachable": True,
+            "inferred": True,
+        }
+    return None
+
+
 def _failure_status(failure):
     if failure.get("unreachable"):
         return "unreachable"

@@ -9,6 +9,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._report import (
     build_report,
     comparable,
     render_markdown,
+    rollout_failure,
 )
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
@@ -299,3 +300,33 @@ def test_a_gateway_is_ok_only_with_a_recorded_result():
     assert report["devices"][0]["status"] == "not_checked"
     assert report["status"] == "failed"
     assert report["summary"]["gateways_ok"] == 0
+
+
+def test_rollout_failure_prefers_the_recorded_failure_then_the_skip():
+    recorded = {"phase": "devices", "msg": "copy failed", "unreachable": False}
+    assert rollout_failure(recorded, "devices", [], "gateway gw1 failed") is recorded
+    assert rollout_failure(None, "devices", ["pki"], "gateway gw1 failed") == {
+        "phase": "devices",
+        "msg": "gateway gw1 failed",
+        "skipped": True,
+    }
+
+
+def test_rollout_failure_of_a_host_that_finished_every_phase_it_started_is_none():
+    assert rollout_failure(None, "verify", ["pki", "devices", "verify"], None) is None
+    assert rollout_failure(None, None, None, None) is None
+
+
+def test_a_host_that_left_its_phase_unfinished_with_nothing_recorded_is_unreachable():
+    failure = rollout_failure(None, "devices", ["pki"], None)
+    assert failure["unreachable"] and failure["inferred"] and failure["phase"] == "devices"
+    report = build_report("site-a", [GW_OK], [{"host": "dev1", "gateway": "gw1", "failure": failure}], [], now=NOW)
+    assert (report["devices"][0]["status"], report["devices"][0]["phase"]) == ("unreachable", "devices")
+
+
+def test_a_failed_handshake_still_explains_an_unfinished_verify_phase():
+    failure = rollout_failure(None, "verify", ["pki", "devices"], None)
+    handshake = {"ok": False, "diagnosis": "untrusted_root", "hint": "install the root CA"}
+    device = {"host": "dev1", "gateway": "gw1", "failure": failure, "handshake": handshake}
+    report = build_report("site-a", [GW_OK], [device], [], now=NOW)
+    assert (report["devices"][0]["status"], report["devices"][0]["reason"]) == ("failed", "install the root CA")
