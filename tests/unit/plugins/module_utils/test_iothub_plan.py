@@ -220,7 +220,7 @@ def test_the_script_parses_and_quotes_every_id(tmp_path):
     path = tmp_path / "plan.sh"
     path.write_text(script)
     subprocess.run(["bash", "-n", str(path)], check=True)
-    body = script.split("\n\n")[-1].splitlines()
+    body = script.rsplit("\n\n", maxsplit=1)[-1].splitlines()
     commands = [shlex.split(line) for line in body if line and not line.startswith("#")]
     assert commands[:-1] == plan["steps"]
     assert commands[-1] == ["echo", "done: IoT Hub plan of site site-a"]
@@ -395,11 +395,13 @@ def test_the_script_moves_a_device_to_another_parent_only_when_asked(tmp_path, f
 def test_the_script_takes_the_hub_from_the_environment(tmp_path, fake_az):
     tree = build([gw("top", provisioning="dps_symmetric_key")], [])
     script = render_script(build_plan("site-a", tree, []))
-    proc, calls, _ = fake_az(script)
+    proc, calls, state = fake_az(script)
     assert proc.returncode == 2
+    assert calls == [] and state is None
     assert "set EDGEOPS_IOTHUB_NAME (after az login) or EDGEOPS_IOTHUB_CONNECTION_STRING" in proc.stderr
     conn = "HostName=h1.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=a2V5"
-    proc, calls, _ = fake_az(script, EDGEOPS_IOTHUB_CONNECTION_STRING=conn)
+    proc, calls, state = fake_az(script, EDGEOPS_IOTHUB_CONNECTION_STRING=conn)
+    assert state is None  # nothing was created
     # a DPS gateway is not created: the script stops until its enrollment has registered it
     assert proc.returncode == 1
     assert "missing: top (provisioned through DPS" in proc.stderr
