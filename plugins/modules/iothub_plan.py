@@ -55,7 +55,7 @@ options:
     type: path
     required: true
   hierarchy:
-    description: The site's hierarchy as the M(edgeops.gateway.hierarchy#filter) filter returns it.
+    description: The site's hierarchy as the P(edgeops.gateway.hierarchy#filter) filter returns it.
     type: dict
     required: true
   certificates:
