@@ -75,7 +75,7 @@ def proxy_secrets(https_proxy):
         return []
     userinfo = https_proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[0]
     password = userinfo.partition(":")[2]
-    return [s for s in {userinfo, password, unquote(password)} if s]
+    return [s for s in dict.fromkeys((userinfo, password, unquote(password))) if s]
 
 
 def dropin_text(https_proxy, unit):
