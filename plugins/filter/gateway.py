@@ -1,8 +1,10 @@
 # Copyright (c) edgeops.gateway contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the gateway role; the logic lives in module_utils/_gateway.py."""
+"""Filters of the gateway role; the manifest logic lives in module_utils/_gateway.py."""
 
 from __future__ import annotations
+
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -92,6 +94,64 @@ def edge_ca_problem(chain_pem, hostname, trust_bundle_pem=None, name="edge_ca_ce
     return None
 
 
+def _sentence(text):
+    """One line without trailing periods, so that the caller can end it with its own."""
+    return re.sub(r"[\s.]+$", "", re.sub(r"\s+", " ", str(text or "")).strip())
+
+
+def gateway_failure_reason(task_name, msg="", hint="", stderr=""):
+    """Why a gateway change failed: the failed task's name, its message, hint and stderr, as one sentence."""
+    parts = [_sentence(p) for p in (msg, hint, stderr)]
+    detail = ". ".join(p for p in parts if p)
+    return f"{_sentence(task_name) or 'the change'} failed" + (f": {detail}" if detail else "")
+
+
+def gateway_failure_message(reason, runtime, host, restored=None):
+    """The message a failed gateway ends with: what was rolled back (or that nothing changed), and why."""
+    restored = [str(p) for p in (restored or []) if p]
+    if restored:
+        done = "the change was rolled back to the previous configuration and certificates (" + ", ".join(restored) + ")"
+    else:
+        done = "nothing was changed"
+    return f"{runtime} on {host}: {done} because {_sentence(reason)}. Fix the cause and run again."
+
+
+_STATUS_LINE = re.compile(r"^\s*(aziot-[a-z]+)\s+(\S.*?)\s*$")
+
+
+def iotedge_daemon_problem(wait_results, status="", logs="", timeout=None):
+    """None when every daemon the role waited for is active, else which ones failed and what IoT Edge says.
+
+    ``wait_results`` are the loop results of ``systemctl is-active <daemon>`` (item, rc, stdout); ``status``
+    is the output of ``iotedge system status`` and ``logs`` that of ``iotedge system logs``.
+    """
+    failed = []
+    for result in wait_results or []:
+        if result.get("skipped"):
+            continue
+        if result.get("rc", 1) != 0:
+            state = _sentence(result.get("stdout") or result.get("stderr") or "no answer") or "no answer"
+            failed.append(f"{result.get('item')} ({state})")
+    if not failed:
+        return None
+    not_running = [
+        f"{m.group(1)} {m.group(2)}"
+        for m in map(_STATUS_LINE.match, str(status or "").splitlines())
+        if m and m.group(2) not in ("Running", "Ready")
+    ]
+    within = f" within {timeout} s" if timeout else ""
+    text = (
+        f"the IoT Edge daemon{'s' if len(failed) > 1 else ''} {', '.join(failed)} did not come up{within} "
+        "after iotedge config apply"
+    )
+    if not_running:
+        text += f"; iotedge system status: {', '.join(not_running)}"
+    log_lines = [_sentence(line) for line in str(logs or "").splitlines() if line.strip()][-5:]
+    if log_lines:
+        text += f"; iotedge system logs: {' | '.join(log_lines)}"
+    return text + ". See iotedge system logs and iotedge check on the gateway"
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -99,4 +159,7 @@ class FilterModule:
             "downstream_connection_string": downstream_connection_string,
             "hostname_problem": hostname_problem,
             "edge_ca_problem": edge_ca_problem,
+            "gateway_failure_reason": gateway_failure_reason,
+            "gateway_failure_message": gateway_failure_message,
+            "iotedge_daemon_problem": iotedge_daemon_problem,
         }

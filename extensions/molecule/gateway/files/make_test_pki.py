@@ -111,6 +111,7 @@ def main():
         write(d / "server.key.pem", key_pem(srv_key), 0o600)
         write(d / "server-full-chain.pem", cert_pem(srv) + cert_pem(ca) + cert_pem(inter), 0o644)
         write(d / "identity.pem", cert_pem(ident), 0o644)
+        write(d / "identity-full-chain.pem", cert_pem(ident) + cert_pem(inter), 0o644)
         write(d / "identity.key.pem", key_pem(id_key), 0o600)
         edge[gw] = (ca, ca_key)
     for spec in args.device:

@@ -7,14 +7,16 @@ upstream sources (Azure/iotedge edgelet/iotedge/src/config/apply.rs and super_co
 aziotctl-common): `iotedge config apply -c FILE` parses config.toml with its untagged enums, file:// URLs and
 required keys, refuses a hostname change while modules exist with upstream's message, and "restarts" the daemons,
 whose state it records; `systemctl is-active aziot-*` reports that state; `iotedge list` lists edgeAgent, and
-edgeHub once deployed. `iotedge-standin deploy` stands for IoT Hub setting a deployment manifest: it issues
+edgeHub once deployed; `docker ps -aq` / `docker rm -f` list and remove those module "containers" (entries of
+the stand-in's state, nothing runs in a container). `iotedge-standin deploy` stands for IoT Hub setting a deployment manifest: it issues
 edgeHub's server certificate from the configured Edge CA with openssl (CN = hostname, SANs DNS hostname and
 edgeHub, EKU serverAuth; chain = server certificate + the Edge CA full chain) and serves it on 8883 with
 Mosquitto (TLS 1.2 and 1.3). Before that nothing listens on 8883.
 
 WHAT IT IS NOT: it does not run aziot-keyd, aziot-certd, aziot-identityd or aziot-edged (no daemon process
 exists; their state is a file), it talks to no IoT Hub or DPS (nothing is provisioned; connection strings and
-keys are only parsed), it runs no containers (no edgeAgent or edgeHub, no Docker, no routes, no AMQP on 5671),
+keys are only parsed), it runs no containers (no edgeAgent or edgeHub, no Docker: its `docker` answers two commands from a list in
+its state file; no routes, no AMQP on 5671),
 and Mosquitto is not edgeHub (no device authentication or device scope). It is not shipped in the collection.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import pwd
@@ -596,6 +599,48 @@ def standin(args):
     return 0 if args[:1] in (["help"], ["--help"], []) else 2
 
 
+# edgeAgent labels the containers it makes; the documented hostname-change procedure filters on it.
+MODULE_LABEL = "label=net.azure-devices.edge.owner=Microsoft.Azure.Devices.Edge.Agent"
+
+
+def container_id(name):
+    """A stable 12-hex-digit "container id" for a module name."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def docker(args):
+    """Only what the hostname-change procedure runs: `docker ps` of the modules and `docker rm -f` of them.
+
+    The module "containers" are the stand-in's state (edgeAgent, and edgeHub once deployed); removing edgeHub
+    stops the Mosquitto that plays it. edgeAgent makes them again on the next `iotedge config apply`, and edgeHub
+    comes back from the deployment, as it would once edgeAgent reads the deployment again."""
+    state = load_state()
+    if args[:1] == ["ps"]:
+        flags = args[1:]
+        quiet = any(f in ("-q", "--quiet", "-aq", "-qa") for f in flags)
+        filters = [flags[i + 1] for i, f in enumerate(flags[:-1]) if f in ("-f", "--filter")]
+        if any(f != MODULE_LABEL for f in filters):
+            return fail(f"docker stand-in (iotedge test suite): only the filter {MODULE_LABEL} is simulated")
+        for name in state["modules"]:
+            print(container_id(name) if quiet else f"{container_id(name)}   {name}")
+        return 0
+    if args[:1] == ["rm"]:
+        ids = [a for a in args[1:] if not a.startswith("-")]
+        by_id = {container_id(name): name for name in state["modules"]}
+        unknown = [i for i in ids if i not in by_id and i not in state["modules"]]
+        if unknown:
+            return fail(f"Error response from daemon: No such container: {unknown[0]}")
+        for ident in ids:
+            name = by_id.get(ident, ident)
+            if name == "edgeHub":
+                stop_edgehub()
+            state["modules"].remove(name)
+            print(ident)
+        save_state(state)
+        return 0
+    return fail(f"docker stand-in (iotedge test suite): `docker {' '.join(args)}` is not simulated")
+
+
 def systemctl(args):
     """Only `systemctl is-active UNIT...` for the simulated aziot daemons (the lab has no systemd)."""
     if not args or args[0] != "is-active":
@@ -621,6 +666,8 @@ def main(argv):
         return systemctl(args)
     if command == "iotedge-standin":
         return standin(args)
+    if command == "docker":
+        return docker(args)
     if not args or args[0] in ("-h", "--help", "help"):
         print(help_text())
         print("usage: iotedge config apply [-c FILE] | iotedge system status|stop|logs | iotedge list")
