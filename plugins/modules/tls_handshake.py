@@ -31,7 +31,7 @@ description:
     time) the diagnosis is V(clock_skew), with the measured offset and how to fix the clock, instead of blaming the
     certificate.
   - With O(gateway_time) as well (the gateway's clock, read on the gateway just before), the three clocks are
-    compared: two that agree within O(clock_tolerance) outvote the third, and RV(clock_off) names the clock that is
+    compared. Two that agree within O(clock_tolerance) outvote the third, and RV(clock_off) names the clock that is
     off (V(device), V(gateway) or V(controller)) and RV(clock_off_by) how far. A gateway whose clock is ahead serves
     a certificate it issued that is not yet valid for everyone else (IoT Edge issues edgeHub's server certificate by
     the gateway's clock); a controller whose clock is wrong issued the site PKI by it.
