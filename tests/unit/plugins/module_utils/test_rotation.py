@@ -62,7 +62,7 @@ def test_step2_a_reason_fails_the_device_with_it():
 
 
 def test_step2_passing_after_a_stop_resumes_and_clears_the_failure():
-    stopped, _ = rot.record_devices(after(1), 2, DEVICES, ["ok", ""])
+    stopped, _failed = rot.record_devices(after(1), 2, DEVICES, ["ok", ""])
     state, failed = rot.record_devices(stopped, 2, DEVICES, ["ok", "ok"])
     assert failed == {}
     assert state["steps_done"] == [1, 2]
@@ -174,6 +174,6 @@ def test_records_do_not_change_their_input():
 
 
 def test_summary_names_where_it_stopped_and_who_serves_and_trusts_what():
-    state, _ = rot.record_devices(after(1), 2, DEVICES, ["ok", ""])
+    state, _failed = rot.record_devices(after(1), 2, DEVICES, ["ok", ""])
     line = rot.summary(state)
     assert line == "steps done [1]; stopped at step 2: dev2; devices trust dev1: old+new"
