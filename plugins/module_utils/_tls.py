@@ -459,7 +459,7 @@ def _expiry_failure(code, path, now):
 # reported as clock_skew instead of blaming the certificate.
 
 
-def parse_reference_time(text):
+def parse_reference_time(text, option="reference_time", clock="the controller's clock"):
     """An aware UTC datetime from ISO 8601 text ('2026-12-02T14:50:00Z', '...+00:00'); naive means UTC."""
     value = str(text).strip()
     if value.endswith(("Z", "z")):
@@ -468,8 +468,8 @@ def parse_reference_time(text):
         parsed = datetime.datetime.fromisoformat(value)
     except ValueError:
         raise TlsCheckError(
-            f"reference_time '{text}' is not an ISO 8601 time; pass the controller's clock, for example "
-            '"{{ now(utc=true).isoformat() }}Z"'
+            f"{option} '{text}' is not an ISO 8601 time; pass {clock}, for example "
+            '"{{ now(utc=true).isoformat() }}Z" for the controller\'s or `date -u +%Y-%m-%dT%H:%M:%SZ` on the gateway'
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -487,25 +487,80 @@ def _span(seconds):
     return " ".join(parts)
 
 
-def clock_explains(failure, device_now, offset, tolerance):
-    """Turn an expired/not_yet_valid failure into clock_skew when the reference clock explains it."""
+def which_clock(cert, device_now, offset, tolerance, gateway_offset=None):
+    """Which clock explains an expired/not_yet_valid ``cert``: ``(clock, offset, reference)`` or ``None``.
+
+    ``offset`` is the device's clock minus the controller's, ``gateway_offset`` the device's minus the
+    gateway's (either may be ``None`` when that clock is unknown). Two clocks that agree within
+    ``tolerance`` outvote the third. ``clock`` is the one that is off (``device``, ``gateway`` or
+    ``controller``); ``offset`` is how far it is from the clocks that agree (positive: ahead);
+    ``reference`` names what it was compared with. ``None`` when no clock difference explains the failure:
+    the certificate is not valid at any clock that disagrees with the device's.
+    """
+    times = {"device": device_now}
+    if offset is not None:
+        times["controller"] = device_now - datetime.timedelta(seconds=offset)
+    if gateway_offset is not None:
+        times["gateway"] = device_now - datetime.timedelta(seconds=gateway_offset)
+
+    def agree(a, b):
+        return abs((times[a] - times[b]).total_seconds()) <= tolerance
+
+    def valid_at(name):
+        return cert.not_before <= times[name] <= cert.not_after
+
+    if "controller" in times and "gateway" in times:
+        if agree("controller", "gateway") and not agree("device", "controller") and valid_at("controller"):
+            return "device", offset, "the controller's and the gateway's clocks"
+        if agree("device", "controller") and not agree("gateway", "device") and valid_at("gateway"):
+            return "gateway", offset - gateway_offset, "the controller's and the device's clocks"
+        if agree("device", "gateway") and not agree("controller", "device") and valid_at("controller"):
+            return "controller", -offset, "the device's and the gateway's clocks"
+    for name, reference in (("controller", "the controller's clock"), ("gateway", "the gateway's clock")):
+        if name in times and not agree("device", name) and valid_at(name):
+            return "device", (times["device"] - times[name]).total_seconds(), reference
+    return None
+
+
+_CLOCK_FIXES = {
+    "device": (
+        "the certificate is fine: set the device's clock (enable NTP, e.g. 'timedatectl set-ntp true' or chrony; "
+        "a device without a real-time clock needs time sync at boot) and run again"
+    ),
+    "gateway": (
+        "the certificate is fine by the gateway's clock only (IoT Edge issues edgeHub's server certificate from the "
+        "Edge CA by the gateway's clock): set the gateway's clock (NTP), then run the gateway playbook again so the "
+        "certificate it serves is issued by the right time"
+    ),
+    "controller": (
+        "the controller's clock is wrong, and the site PKI issued its certificates by it: set the controller's clock "
+        "(NTP), then renew the certificates (pki_renew_window, or delete the affected ones and run pki.yml) and run "
+        "the rollout again; pki_cert's backdate_minutes (default 5) only absorbs small differences"
+    ),
+}
+
+
+def clock_explains(failure, device_now, offset, tolerance, gateway_offset=None):
+    """Turn an expired/not_yet_valid failure into clock_skew when a clock difference explains it."""
     cert = getattr(failure, "cert", None)
-    if cert is None or failure.diagnosis not in ("expired", "not_yet_valid") or abs(offset) <= tolerance:
+    if cert is None or failure.diagnosis not in ("expired", "not_yet_valid"):
         return failure
-    reference = device_now - datetime.timedelta(seconds=offset)
-    if not cert.not_before <= reference <= cert.not_after:
+    found = which_clock(cert, device_now, offset, tolerance, gateway_offset)
+    if found is None:
         return failure
-    direction = "behind" if offset < 0 else "ahead of"
+    clock, clock_offset, reference = found
+    direction = "behind" if clock_offset < 0 else "ahead of"
+    owner = {"device": "the device's", "gateway": "the gateway's", "controller": "the controller's"}[clock]
     explained = _Failure(
         "clock_skew",
-        f"the device's clock is {_span(offset)} {direction} the reference clock (device {device_now:%Y-%m-%d %H:%M:%S} "
-        f"UTC, reference {reference:%Y-%m-%d %H:%M:%S} UTC), so '{cert.subject}' (valid "
-        f"{cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC) looks {failure.diagnosis} to it; "
-        "the certificate is fine: set the device's clock (enable NTP, e.g. 'timedatectl set-ntp true' or chrony; "
-        "a device without a real-time clock needs time sync at boot) and run again",
+        f"{owner} clock is {_span(clock_offset)} {direction} {reference} (device clock {device_now:%Y-%m-%d %H:%M:%S} "
+        f"UTC), so '{cert.subject}' (valid {cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC) "
+        f"looks {failure.diagnosis} to the device; " + _CLOCK_FIXES[clock],
     )
     explained.facts = failure.facts
     explained.facts["clock_diagnosis"] = failure.diagnosis
+    explained.facts["clock_off"] = clock
+    explained.facts["clock_off_by"] = round(clock_offset, 1)
     return explained
 
 
@@ -700,12 +755,14 @@ def check_handshake(
     sleep=time.sleep,
     reference_time=None,
     clock_tolerance=120.0,
+    gateway_time=None,
 ):
     """Run the check. Returns the result dict; raises TlsCheckError on bad input or a failed check.
 
     The result has ``warnings`` (messages) and ``findings`` (codes: ``expires_soon``, ``ca_name_loop``).
     ``reference_time`` (an aware datetime, e.g. the controller's clock) adds ``clock_offset`` (seconds,
-    device minus reference) and lets an expiry failure it explains be reported as ``clock_skew``.
+    device minus reference) and ``gateway_time`` (the gateway's clock) ``gateway_clock_offset``; an expiry
+    failure a clock difference explains is reported as ``clock_skew`` with ``clock_off`` naming the clock.
     """
     if not hostname or (any(c in hostname for c in "/: ") and not _is_ipv6(hostname)):
         raise TlsCheckError(
@@ -760,10 +817,13 @@ def check_handshake(
     }
     if clock_tolerance < 0:
         raise TlsCheckError("clock_tolerance must not be negative (seconds)")
-    offset = None
+    offset = gateway_offset = None
     if reference_time is not None:
         offset = (now_fn() - reference_time).total_seconds()
         base["clock_offset"] = round(offset, 1)
+    if gateway_time is not None:
+        gateway_offset = (now_fn() - gateway_time).total_seconds()
+        base["gateway_clock_offset"] = round(gateway_offset, 1)
     attempt = 0
     while True:
         attempt += 1
@@ -772,8 +832,8 @@ def check_handshake(
             facts = _attempt(options, context, trust, now_fn)
             break
         except _Failure as failure:
-            if offset is not None:
-                failure = clock_explains(failure, now_fn(), offset, clock_tolerance)
+            if offset is not None or gateway_offset is not None:
+                failure = clock_explains(failure, now_fn(), offset, clock_tolerance, gateway_offset)
             if failure.diagnosis in TRANSIENT and attempt <= retries:
                 sleep(retry_delay)
                 continue

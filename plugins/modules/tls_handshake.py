@@ -30,6 +30,11 @@ description:
     explained by that offset (more than O(clock_tolerance) seconds, and the certificate is valid at the reference
     time) the diagnosis is V(clock_skew), with the measured offset and how to fix the clock, instead of blaming the
     certificate.
+  - With O(gateway_time) as well (the gateway's clock, read on the gateway just before), the three clocks are
+    compared. Two that agree within O(clock_tolerance) outvote the third, and RV(clock_off) names the clock that is
+    off (V(device), V(gateway) or V(controller)) and RV(clock_off_by) how far. A gateway whose clock is ahead serves
+    a certificate it issued that is not yet valid for everyone else (IoT Edge issues edgeHub's server certificate by
+    the gateway's clock); a controller whose clock is wrong issued the site PKI by it.
   - The diagnosis is made from what the handshake shows, not from error text. The handshake messages are observed
     (the chain the server sent, whether it asked for a client certificate, which alert ended the handshake),
     OpenSSL's verify code tells the kind of verification failure, and chain-building failures are told apart by
@@ -140,6 +145,12 @@ options:
       - Offset in seconds between the device's clock and O(reference_time) below which the clocks count as agreeing.
     type: float
     default: 120
+  gateway_time:
+    description:
+      - The gateway's clock, as ISO 8601 text in UTC like O(reference_time), read on the gateway (for example with
+        C(date -u +%Y-%m-%dT%H:%M:%SZ)) just before this check. The C(handshake_check) role reads it when a check
+        fails with V(expired) or V(not_yet_valid) and checks again with it.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -199,6 +210,21 @@ clock_offset:
   returned: when O(reference_time) is given
   type: float
   sample: -259200.4
+gateway_clock_offset:
+  description: Seconds the device's clock is ahead of O(gateway_time) (negative when behind).
+  returned: when O(gateway_time) is given
+  type: float
+  sample: 3.2
+clock_off:
+  description: With RV(diagnosis=clock_skew), the clock that is off, V(device), V(gateway) or V(controller).
+  returned: when the diagnosis is clock_skew
+  type: str
+  sample: gateway
+clock_off_by:
+  description: With RV(diagnosis=clock_skew), seconds the clock in RV(clock_off) is ahead of the others (negative when behind).
+  returned: when the diagnosis is clock_skew
+  type: float
+  sample: 7200.0
 clock_diagnosis:
   description: With RV(diagnosis=clock_skew), what the device's clock made of the certificate (V(not_yet_valid) or V(expired)).
   returned: when the diagnosis is clock_skew
@@ -214,8 +240,8 @@ diagnosis:
     - Why the check failed, one of V(dns_failure), V(connection_refused), V(timeout), V(tls_protocol_error),
       V(untrusted_root), V(missing_intermediate), V(hostname_mismatch), V(expired), V(not_yet_valid),
       V(client_cert_required), V(client_cert_rejected), V(ca_name_loop), V(clock_skew).
-    - V(clock_skew) replaces V(not_yet_valid) or V(expired) when O(reference_time) shows that the device's clock,
-      not the certificate, is wrong; RV(clock_diagnosis) keeps what the device saw.
+    - V(clock_skew) replaces V(not_yet_valid) or V(expired) when O(reference_time) or O(gateway_time) show that a
+      clock, not the certificate, is wrong (RV(clock_off) says which); RV(clock_diagnosis) keeps what the device saw.
     - V(null) on success.
   returned: always
   type: str
@@ -343,6 +369,7 @@ def main():
             "expiry_warning_days": {"type": "int", "default": 7},
             "reference_time": {"type": "str"},
             "clock_tolerance": {"type": "float", "default": 120},
+            "gateway_time": {"type": "str"},
         },
         required_together=[("client_cert", "client_key")],
         required_by={"client_key_passphrase": "client_key"},
@@ -351,6 +378,11 @@ def main():
     params = module.params
     try:
         reference = parse_reference_time(params["reference_time"]) if params["reference_time"] else None
+        gateway_time = (
+            parse_reference_time(params["gateway_time"], "gateway_time", "the gateway's clock")
+            if params["gateway_time"]
+            else None
+        )
         result = check_handshake(
             params["hostname"],
             port=params["port"],
@@ -365,6 +397,7 @@ def main():
             expiry_warning_days=params["expiry_warning_days"],
             reference_time=reference,
             clock_tolerance=params["clock_tolerance"],
+            gateway_time=gateway_time,
         )
     except TlsCheckError as exc:
         failure = {"diagnosis": exc.diagnosis, "hint": exc.hint}

@@ -25,6 +25,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._tls import (
     TlsCheckError,
     check_handshake,
     parse_reference_time,
+    which_clock,
 )
 from ansible_collections.edgeops.gateway.plugins.modules import tls_handshake
 
@@ -144,3 +145,137 @@ def test_module_reports_clock_skew(capsys, tmp_path, root):
         )
     assert result["failed"] is True and result["diagnosis"] == "clock_skew"
     assert result["clock_offset"] < -2 * 86400
+
+
+# -- three clocks: the device's, the controller's and the gateway's ------------------------------
+
+
+class _Cert:
+    def __init__(self, not_before, not_after):
+        self.not_before = not_before
+        self.not_after = not_after
+
+
+T0 = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+HOUR = 3600
+
+
+@pytest.mark.parametrize(
+    ("case", "cert", "offset", "gateway_offset", "expected"),
+    [
+        # gateway 2 h ahead issued edgeHub's certificate from its own "now": not yet valid for the device,
+        # whose clock agrees with the controller's
+        (
+            "gateway ahead",
+            _Cert(T0 + datetime.timedelta(hours=2), T0 + datetime.timedelta(days=90)),
+            0.0,
+            -2 * HOUR,
+            ("gateway", 2 * HOUR, "the controller's and the device's clocks"),
+        ),
+        # the device is 3 days behind both others, which agree
+        (
+            "device behind",
+            _Cert(T0 + datetime.timedelta(days=1), T0 + datetime.timedelta(days=90)),
+            -3 * 86400.0,
+            -3 * 86400.0,
+            ("device", -3 * 86400, "the controller's and the gateway's clocks"),
+        ),
+        # the controller is 1 day ahead: it issued the PKI by its clock; the device and gateway agree
+        (
+            "controller ahead",
+            _Cert(T0 + datetime.timedelta(days=1) - datetime.timedelta(minutes=5), T0 + datetime.timedelta(days=90)),
+            -86400.0,
+            0.0,
+            ("controller", 86400, "the device's and the gateway's clocks"),
+        ),
+        # only the gateway's clock is known: the device is compared with it
+        (
+            "device ahead of the gateway only",
+            _Cert(T0 - datetime.timedelta(days=30), T0 - datetime.timedelta(days=1)),
+            None,
+            10 * 86400.0,
+            ("device", 10 * 86400, "the gateway's clock"),
+        ),
+        # all clocks agree: the certificate is to blame
+        (
+            "clocks agree",
+            _Cert(T0 + datetime.timedelta(days=1), T0 + datetime.timedelta(days=90)),
+            30.0,
+            -20.0,
+            None,
+        ),
+        # the gateway is off, but the certificate is not valid by its clock either
+        (
+            "gateway off but not the cause",
+            _Cert(T0 + datetime.timedelta(days=10), T0 + datetime.timedelta(days=90)),
+            0.0,
+            -2 * HOUR,
+            None,
+        ),
+    ],
+)
+def test_which_clock_is_off(case, cert, offset, gateway_offset, expected):
+    found = which_clock(cert, T0, offset, 120, gateway_offset)
+    if expected is None:
+        assert found is None, case
+    else:
+        assert found[0] == expected[0], case
+        assert abs(found[1] - expected[1]) < 1, case
+        assert found[2] == expected[2], case
+
+
+def test_gateway_ahead_is_clock_skew_of_the_gateway(tmp_path, root):
+    """Against a real server: a certificate issued by a gateway whose clock is 2 h ahead."""
+    leaf = issue(
+        "localhost", root, sans=["localhost"], not_before=NOW + datetime.timedelta(hours=2), not_after=NOW + 90 * DAY
+    )
+    now = datetime.datetime.now(UTC)
+    err = failing(
+        tmp_path,
+        root,
+        leaf,
+        reference_time=now,
+        gateway_time=now + datetime.timedelta(hours=2, minutes=1),
+    )
+    assert err.diagnosis == "clock_skew"
+    assert err.result["clock_off"] == "gateway"
+    assert 2 * HOUR < err.result["clock_off_by"] < 2 * HOUR + 120
+    assert err.result["clock_diagnosis"] == "not_yet_valid"
+    assert -2 * HOUR - 120 < err.result["gateway_clock_offset"] < -2 * HOUR
+    assert "the gateway's clock is 2 h 1 min" in err.hint and "ahead of the controller's and the device's" in err.hint
+    assert "gateway playbook" in err.hint
+
+
+def test_controller_behind_is_clock_skew_of_the_controller(tmp_path, root):
+    """The controller's clock is 3 days behind the device's and the gateway's; its PKI's leaf has expired."""
+    leaf = issue("localhost", root, sans=["localhost"], not_before=NOW - 30 * DAY, not_after=NOW - DAY)
+    now = datetime.datetime.now(UTC)
+    err = failing(tmp_path, root, leaf, reference_time=now - 3 * DAY, gateway_time=now)
+    assert err.diagnosis == "clock_skew"
+    assert err.result["clock_off"] == "controller"
+    assert err.result["clock_off_by"] < -3 * 86400 + 10
+    assert "the controller's clock is 3 d 0 h" in err.hint and "renew" in err.hint
+
+
+def test_module_takes_the_gateway_clock(capsys, tmp_path, root):
+    leaf = issue(
+        "localhost", root, sans=["localhost"], not_before=NOW + datetime.timedelta(hours=2), not_after=NOW + 90 * DAY
+    )
+    now = datetime.datetime.now(UTC)
+    with TlsServer(tmp_path, [leaf], leaf) as server:
+        args = {
+            "hostname": "localhost",
+            "port": server.port,
+            "ca_file": write(tmp_path / "trust.pem", root),
+            "retries": 0,
+            "reference_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        without = run_module(capsys, args)
+        with_gateway = run_module(
+            capsys,
+            dict(args, gateway_time=(now + datetime.timedelta(hours=2, minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        )
+        bad = run_module(capsys, dict(args, gateway_time="noon"))
+    assert without["diagnosis"] == "not_yet_valid"
+    assert with_gateway["diagnosis"] == "clock_skew" and with_gateway["clock_off"] == "gateway"
+    assert bad["failed"] is True and "gateway_time 'noon' is not an ISO 8601 time" in bad["msg"]
