@@ -19,6 +19,8 @@ description:
   - The action plugin reads O(files[].src) on the controller and sends the content; a file marked
     O(files[].secret) (a private key) is never shown, in the result, the diff or the logs.
   - The device phase of C(playbooks/devices.yml) deploys a device's certificate, chain and key with it.
+author:
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes

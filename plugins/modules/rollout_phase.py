@@ -26,6 +26,8 @@ description:
     not fail and the host is not marked unreachable, so a play whose hosts are all unreachable still reaches the
     site report.
   - This is an action. The bookkeeping runs on the controller; only the probe reaches the host.
+author:
+  - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
