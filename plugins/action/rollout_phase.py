@@ -1,0 +1,162 @@
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for edgeops.gateway.rollout_phase: the start of a rollout phase on one host, in one task.
+
+Everything here is the controller's bookkeeping, except the optional probe: one ``ansible.builtin.ping`` through
+the host's own connection, so that a host that does not answer is recorded and left out before the phase touches
+it (a play whose hosts all fail at their first task would end the whole ``ansible-playbook`` run before the site
+report). The result's ``facts`` are the host facts the site report reads; the role applies them with one
+``set_fact`` (facts an action returns as ``ansible_facts`` become top-level variables only through
+INJECT_FACTS_AS_VARS, whose default is deprecated from ansible-core 2.20).
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.edgeops.gateway.plugins.module_utils._report import ReportError, parse_accept
+
+PHASES = ("pki", "gateways", "devices", "verify")
+# The phases that run nothing on the hosts: no probe by default.
+CONTROLLER_PHASES = ("pki",)
+# Where a host names the host it depends on: a device its gateway, a nested gateway its parent.
+UPSTREAM_VARS = ("edgeops_gateway", "edgeops_gateway_parent")
+
+ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": list(PHASES)},
+    "probe": {"type": "bool"},
+    "accept_failed_devices": {"type": "raw"},
+}
+
+DROPPED_OUT = "it dropped out of the phase (unreachable or failed: see the rollout output)"
+
+
+def upstream_host(host_vars):
+    """The inventory name of the host this one depends on, or None.
+
+    A device depends on its gateway (``edgeops_gateway``); a gateway below another gateway depends on its parent
+    (``edgeops_gateway_parent``). The first of those that is set wins.
+    """
+    for name in UPSTREAM_VARS:
+        value = host_vars.get(name)
+        if value not in (None, ""):
+            return to_text(value)
+    return None
+
+
+def upstream_problem(upstream_vars, phase):
+    """Why the upstream host keeps this host out of ``phase``, as {phase, msg}, or None when it does not.
+
+    The upstream host failed (``edgeops_rollout_failure``), was itself left out (``edgeops_rollout_skipped``,
+    for example below a failed parent gateway), or left an earlier phase unfinished with nothing recorded
+    (Ansible took it out as unreachable). In the phase both are in, the host does not wait for its upstream.
+    """
+    failure = upstream_vars.get("edgeops_rollout_failure")
+    if failure:
+        return {"phase": failure.get("phase", phase), "msg": failure.get("msg", "it failed")}
+    skipped = upstream_vars.get("edgeops_rollout_skipped")
+    if skipped:
+        return {"phase": upstream_vars.get("edgeops_rollout_phase") or phase, "msg": f"it was left out: {skipped}"}
+    upstream_phase = upstream_vars.get("edgeops_rollout_phase")
+    if upstream_phase and upstream_phase != phase:
+        if upstream_phase not in (upstream_vars.get("edgeops_rollout_completed") or []):
+            return {"phase": upstream_phase, "msg": DROPPED_OUT}
+    return None
+
+
+def upstream_chain(host, host_vars, hostvars):
+    """The hosts ``host`` depends on, nearest first: its upstream host, that host's upstream host, and so on.
+
+    ``host_vars`` are the host's own variables, ``hostvars`` every host's. Only inventory hosts are followed; a
+    loop in the inventory ends the chain.
+    """
+    chain = []
+    seen = {host}
+    current = upstream_host(host_vars)
+    while current is not None and current in hostvars and current not in seen:
+        chain.append(current)
+        seen.add(current)
+        current = upstream_host(hostvars[current])
+    return chain
+
+
+def start_phase(phase, host, host_vars, hostvars):
+    """The start of ``phase`` on a host, before any probe: (facts, end_host).
+
+    ``host_vars`` are the host's variables, ``hostvars`` every host's (for the upstream hosts). ``facts`` always
+    records the phase; a host that failed or was left out earlier is ended; a host with an upstream host (its
+    gateway, that gateway's parent, ...) that failed, was left out or dropped out gets ``edgeops_rollout_skipped``
+    with the reason and is ended.
+    """
+    facts = {"edgeops_rollout_phase": phase}
+    if host_vars.get("edgeops_rollout_failure") or host_vars.get("edgeops_rollout_skipped"):
+        return facts, True
+    chain = upstream_chain(host, host_vars, hostvars)
+    for upstream in chain:
+        problem = upstream_problem(hostvars[upstream], phase)
+        if problem is not None:
+            via = "" if upstream == chain[0] else f" (upstream of {chain[0]})"
+            facts["edgeops_rollout_skipped"] = (
+                f"gateway {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
+            )
+            return facts, True
+    return facts, False
+
+
+def probe_failure(phase, probe_result):
+    """The unreachable record for a probe result that shows the host did not run the ping module, or None."""
+    if probe_result.get("unreachable") or "ping" not in probe_result:
+        msg = probe_result.get("msg") or "the host did not answer"
+        return {"phase": phase, "msg": to_text(msg), "unreachable": True}
+    return None
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    # The probe runs through the host's connection; the connection is only opened when the probe runs.
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        phase = args["phase"]
+        accept = args["accept_failed_devices"]
+        if accept is None:
+            accept = task_vars.get("edgeops_accept_failed_devices")
+        try:
+            parse_accept(accept)
+        except ReportError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        probe = args["probe"] if args["probe"] is not None else phase not in CONTROLLER_PHASES
+
+        hostvars = task_vars.get("hostvars", {})
+        facts, end_host = start_phase(phase, task_vars.get("inventory_hostname"), task_vars, hostvars)
+        probed = False
+        if not end_host and probe:
+            probed = True
+            try:
+                probe_result = self._execute_module(
+                    module_name="ansible.builtin.ping", module_args={}, task_vars=task_vars
+                )
+            except AnsibleConnectionFailure as exc:
+                probe_result = {"unreachable": True, "msg": to_text(exc)}
+            failure = probe_failure(phase, probe_result)
+            if failure is not None:
+                facts["edgeops_rollout_failure"] = failure
+                end_host = True
+
+        if "edgeops_rollout_failure" in facts:
+            msg = f"{phase}: unreachable, left out of the rollout: {facts['edgeops_rollout_failure']['msg']}"
+        elif "edgeops_rollout_skipped" in facts:
+            msg = f"{phase}: left out: {facts['edgeops_rollout_skipped']}"
+        elif end_host:
+            msg = f"{phase}: left out (failed or left out in an earlier phase)"
+        else:
+            msg = f"{phase}: started" + (" (the host answers)" if probed else "")
+        result.update(changed=False, facts=facts, end_host=end_host, probed=probed, msg=msg)
+        return result

@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# Copyright (c) edgeops.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rollout_phase
+short_description: Start a rollout phase on a host in one task, leaving out a host whose upstream failed
+version_added: 0.2.0
+description:
+  - The start of a phase of a site rollout (V(pki), V(gateways), V(devices), V(verify)) on one host, as the
+    C(start) entry point of the P(edgeops.gateway.rollout_phase#role) role runs it.
+  - Refuses an O(accept_failed_devices) that is not a number of devices or a share, before the host is touched.
+  - Works out the host facts the site report reads and returns them in RV(facts) (apply them with
+    M(ansible.builtin.set_fact), as the role does); C(edgeops_rollout_phase) is always set.
+  - A host that failed or was left out in an earlier phase (C(edgeops_rollout_failure) or C(edgeops_rollout_skipped)
+    set) gets RV(end_host=true).
+  - A host whose upstream host failed, was left out, or left an earlier phase unfinished (Ansible took it out as
+    unreachable) gets C(edgeops_rollout_skipped) with the reason and RV(end_host=true). The upstream host of a
+    device is its gateway (C(edgeops_gateway)); the upstream host of a gateway below another gateway is its
+    parent (C(edgeops_gateway_parent)).
+  - With O(probe=true) (the default in every phase but V(pki)) the action then runs M(ansible.builtin.ping) on
+    the host through its connection. A host that does not answer (its connection fails, or the module cannot run
+    on it) gets C(edgeops_rollout_failure) with C(unreachable=true) and RV(end_host=true); the task itself does
+    not fail and the host is not marked unreachable, so a play whose hosts are all unreachable still reaches the
+    site report.
+  - This is an action. The bookkeeping runs on the controller; only the probe reaches the host.
+author:
+  - edgeops.gateway maintainers (@edgeops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - edgeops.gateway.attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details:
+      - The same in check mode; the probe (M(ansible.builtin.ping)) changes nothing on the host.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - Always RV(ignore:changed=false); it changes nothing on the host. RV(facts) depends only on the facts
+        recorded so far and on whether the host answers.
+  platform:
+    platforms: posix
+    details:
+      - The probe is M(ansible.builtin.ping); the bookkeeping runs on the controller.
+options:
+  phase:
+    description: The phase the play runs.
+    type: str
+    required: true
+    choices: [pki, gateways, devices, verify]
+  probe:
+    description:
+      - Check with one M(ansible.builtin.ping) that the host answers, after the bookkeeping and only for a host
+        that is not left out.
+      - Default V(false) for V(pki) (the PKI is made on the controller) and V(true) for the other phases.
+    type: bool
+  accept_failed_devices:
+    description:
+      - Failed devices accepted per site, a whole number such as V(2) or a share such as V(10%).
+      - Checked here so that a bad value is refused before any host is touched. Default the host's
+        C(edgeops_accept_failed_devices).
+    type: raw
+notes:
+  - The facts are returned, not set, because facts an action returns in C(ansible_facts) reach plays as
+    top-level variables only through C(INJECT_FACTS_AS_VARS), whose default is deprecated from ansible-core 2.20;
+    the site report reads them as top-level host variables.
+seealso:
+  - module: edgeops.gateway.site_report
+"""
+
+EXAMPLES = r"""
+- name: Start the phase
+  edgeops.gateway.rollout_phase:
+    phase: devices
+  register: __phase
+
+- name: Record the phase for the site report
+  ansible.builtin.set_fact:
+    edgeops_rollout_phase: "{{ __phase.facts.edgeops_rollout_phase }}"
+    edgeops_rollout_skipped: "{{ __phase.facts.edgeops_rollout_skipped | default(omit) }}"
+    edgeops_rollout_failure: "{{ __phase.facts.edgeops_rollout_failure | default(omit) }}"
+
+- name: Leave a host that is out of the rollout out of this phase
+  ansible.builtin.meta: end_host
+  when: __phase.end_host
+"""
+
+RETURN = r"""
+facts:
+  description:
+    - The host facts to record. C(edgeops_rollout_phase) always; C(edgeops_rollout_skipped) (a sentence) when the
+      upstream host keeps this host out; C(edgeops_rollout_failure) (C(phase), C(msg), C(unreachable=true)) when
+      the host did not answer the probe.
+  returned: success
+  type: dict
+  sample: {"edgeops_rollout_phase": "devices", "edgeops_rollout_skipped": "gateway gw1.site-a.lab failed in the gateways phase: mosquitto did not start"}
+end_host:
+  description: Whether the host is out of the rest of the rollout (end it with C(meta) C(end_host)).
+  returned: success
+  type: bool
+  sample: true
+probed:
+  description: Whether the probe ran.
+  returned: success
+  type: bool
+  sample: true
+msg:
+  description: What happened, in one line.
+  returned: success
+  type: str
+  sample: "devices: started (the host answers)"
+"""

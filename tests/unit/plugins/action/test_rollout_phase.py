@@ -1,0 +1,113 @@
+"""The bookkeeping of the rollout_phase action: who is left out of a phase, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.edgeops.gateway.plugins.action.rollout_phase import (
+    DROPPED_OUT,
+    probe_failure,
+    start_phase,
+    upstream_chain,
+    upstream_host,
+    upstream_problem,
+)
+
+FAILED_GW = {
+    "edgeops_rollout_phase": "gateways",
+    "edgeops_rollout_failure": {"phase": "gateways", "msg": "mosquitto did not start"},
+}
+DONE_GW = {"edgeops_rollout_phase": "gateways", "edgeops_rollout_completed": ["pki", "gateways"]}
+
+
+def test_upstream_host_is_the_gateway_of_a_device_and_the_parent_of_a_gateway():
+    assert upstream_host({"edgeops_gateway": "gw1"}) == "gw1"
+    assert upstream_host({"edgeops_gateway_parent": "top"}) == "top"
+    assert upstream_host({"edgeops_gateway": "", "edgeops_gateway_parent": "top"}) == "top"
+    assert upstream_host({}) is None
+
+
+def test_upstream_chain_follows_parents_and_stops_at_a_loop():
+    hostvars = {
+        "dev": {"edgeops_gateway": "child"},
+        "child": {"edgeops_gateway_parent": "top"},
+        "top": {"edgeops_gateway_parent": "child"},
+    }
+    assert upstream_chain("dev", hostvars["dev"], hostvars) == ["child", "top"]
+    assert upstream_chain("top", hostvars["top"], hostvars) == ["child"]
+    assert upstream_chain("dev", {"edgeops_gateway": "not-in-inventory"}, hostvars) == []
+
+
+@pytest.mark.parametrize(
+    ("upstream", "expected"),
+    [
+        (FAILED_GW, {"phase": "gateways", "msg": "mosquitto did not start"}),
+        (DONE_GW, None),
+        # Dropped out of an earlier phase with nothing recorded: Ansible took it out as unreachable.
+        (
+            {"edgeops_rollout_phase": "gateways", "edgeops_rollout_completed": ["pki"]},
+            {"phase": "gateways", "msg": DROPPED_OUT},
+        ),
+        # In the phase both are in, the device does not wait for its gateway.
+        ({"edgeops_rollout_phase": "devices", "edgeops_rollout_completed": ["pki"]}, None),
+        (
+            {"edgeops_rollout_phase": "gateways", "edgeops_rollout_skipped": "gateway top failed"},
+            {"phase": "gateways", "msg": "it was left out: gateway top failed"},
+        ),
+        ({}, None),
+    ],
+)
+def test_upstream_problem(upstream, expected):
+    assert upstream_problem(upstream, "devices") == expected
+
+
+def test_a_device_whose_gateway_failed_is_skipped_with_the_reason():
+    hostvars = {"gw1": FAILED_GW, "dev1": {"edgeops_gateway": "gw1"}}
+    facts, end = start_phase("devices", "dev1", hostvars["dev1"], hostvars)
+    assert end is True
+    assert facts == {
+        "edgeops_rollout_phase": "devices",
+        "edgeops_rollout_skipped": "gateway gw1 failed in the gateways phase: mosquitto did not start",
+    }
+
+
+def test_a_device_below_a_failed_parent_gateway_is_skipped_naming_both():
+    hostvars = {
+        "top": FAILED_GW,
+        "child": dict(DONE_GW, edgeops_gateway_parent="top"),
+        "dev1": {"edgeops_gateway": "child"},
+    }
+    facts, end = start_phase("devices", "dev1", hostvars["dev1"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"] == (
+        "gateway top (upstream of child) failed in the gateways phase: mosquitto did not start"
+    )
+    # The child gateway itself, in a later phase, is left out because of its parent.
+    facts, end = start_phase("verify", "child", hostvars["child"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"].startswith("gateway top failed in the gateways phase")
+
+
+def test_a_host_that_failed_or_was_left_out_earlier_is_ended_and_keeps_its_record():
+    for earlier in ({"edgeops_rollout_failure": {"phase": "pki", "msg": "x"}}, {"edgeops_rollout_skipped": "y"}):
+        facts, end = start_phase("verify", "dev1", dict(earlier, edgeops_gateway="gw1"), {"gw1": DONE_GW})
+        assert end is True
+        assert facts == {"edgeops_rollout_phase": "verify"}
+
+
+def test_a_host_with_a_healthy_upstream_goes_on():
+    hostvars = {"gw1": DONE_GW, "dev1": {"edgeops_gateway": "gw1"}, "gw2": {}}
+    assert start_phase("verify", "dev1", hostvars["dev1"], hostvars) == ({"edgeops_rollout_phase": "verify"}, False)
+    assert start_phase("gateways", "gw2", hostvars["gw2"], hostvars) == ({"edgeops_rollout_phase": "gateways"}, False)
+
+
+def test_a_probe_that_did_not_run_the_module_is_unreachable():
+    assert probe_failure("devices", {"ping": "pong"}) is None
+    assert probe_failure("devices", {"unreachable": True, "msg": "ssh: connect to host: Connection refused"}) == {
+        "phase": "devices",
+        "msg": "ssh: connect to host: Connection refused",
+        "unreachable": True,
+    }
+    # A stopped container under the docker connection: a failed result without the module's output.
+    assert probe_failure("verify", {"failed": True, "msg": "Module result deserialization failed"})["unreachable"]
+    assert probe_failure("verify", {"failed": True})["msg"] == "the host did not answer"

@@ -1,0 +1,95 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""device_files as Ansible runs it, on real files in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.edgeops.gateway.plugins.modules import device_files
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIBdevice\n-----END CERTIFICATE-----\n"
+CHAIN = CERT + "-----BEGIN CERTIFICATE-----\nMIIBroot\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAkeymaterial0123456789\n-----END PRIVATE KEY-----\n"
+
+
+def run(capsys, args, check_mode=False, diff=True):
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        device_files.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    result["rc"] = info.value.code
+    result["raw"] = out
+    return result
+
+
+def device_args(folder, key=KEY):
+    return {
+        "files": [
+            {"path": str(folder / "device.pem"), "content": CERT},
+            {"path": str(folder / "device-full-chain.pem"), "content": CHAIN},
+            {"path": str(folder / "device.key.pem"), "content": key, "mode": "0600", "secret": True},
+        ]
+    }
+
+
+def test_four_runs_converge_once_and_never_show_the_key(tmp_path, capsys):
+    folder = tmp_path / "etc" / "edgeops" / "pki"
+    args = device_args(folder)
+    results = [run(capsys, args, check_mode=check) for check in (True, False, True, False)]
+    assert [r["rc"] for r in results] == [0, 0, 0, 0], [r.get("msg") for r in results]
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    # Check mode wrote nothing; the real run wrote every file with its mode, the folder with 0700.
+    assert [row["state"] for row in results[0]["files"]] == ["created", "created", "created"]
+    assert (folder / "device.pem").read_text() == CERT
+    assert (folder / "device-full-chain.pem").read_text() == CHAIN
+    assert (folder / "device.key.pem").read_text() == KEY
+    assert stat.S_IMODE(os.stat(folder / "device.key.pem").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(folder / "device.pem").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert results[1]["changed_files"] == [
+        str(folder / n) for n in ("device.pem", "device-full-chain.pem", "device.key.pem")
+    ]
+    assert [row["state"] for row in results[3]["files"]] == ["unchanged", "unchanged", "unchanged"]
+    assert results[3]["changed_files"] == []
+    # The key's content never appears, and its row has no digest.
+    for result in results:
+        assert "keymaterial" not in result["raw"]
+        assert "sha256" not in result["files"][2]
+    assert "(secret) mode 0600" in results[1]["diff"]["after"]
+
+
+def test_a_changed_file_and_a_changed_mode_are_reported_as_such(tmp_path, capsys):
+    folder = tmp_path / "pki"
+    assert run(capsys, device_args(folder))["changed"]
+    os.chmod(folder / "device.pem", 0o666)
+    new_key = KEY.replace("keymaterial", "otherkeymat")
+    result = run(capsys, device_args(folder, key=new_key))
+    assert result["changed"]
+    assert [row["state"] for row in result["files"]] == ["attributes", "unchanged", "updated"]
+    assert "mode 0666" in result["diff"]["before"] and "mode 0644" in result["diff"]["after"]
+    assert "otherkeymat" not in result["raw"] and "keymaterial" not in result["raw"]
+    assert (folder / "device.key.pem").read_text() == new_key
+
+
+def test_a_refused_plan_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    (folder / "device-full-chain.pem").mkdir()  # a folder where a file is expected
+    result = run(capsys, device_args(folder))
+    assert result["rc"] == 1
+    assert result["changed"] is False
+    assert "is a folder" in result["msg"]
+    assert not (folder / "device.pem").exists()
+    assert not (folder / "device.key.pem").exists()
+
+
+def test_a_file_without_content_is_refused_saying_how_to_fix_it(tmp_path, capsys):
+    result = run(capsys, {"files": [{"path": str(tmp_path / "x.pem")}]})
+    assert result["rc"] == 1
+    assert "give content, or src" in result["msg"]
