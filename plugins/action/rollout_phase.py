@@ -94,15 +94,32 @@ def start_phase(phase, host, host_vars, hostvars):
     if host_vars.get("edgeops_rollout_failure") or host_vars.get("edgeops_rollout_skipped"):
         return facts, True
     chain = upstream_chain(host, host_vars, hostvars)
-    for upstream in chain:
+    # The reason names the host where the trouble started: an upstream host that was itself left out (below a
+    # failed parent) is passed over for the one above it that failed or dropped out.
+    left_out = None
+    for index, upstream in enumerate(chain):
+        if hostvars[upstream].get("edgeops_rollout_skipped"):
+            left_out = index if left_out is None else left_out
+            continue
         problem = upstream_problem(hostvars[upstream], phase)
         if problem is not None:
-            via = "" if upstream == chain[0] else f" (upstream of {chain[0]})"
-            facts["edgeops_rollout_skipped"] = (
-                f"gateway {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
-            )
+            facts["edgeops_rollout_skipped"] = skip_reason(host_vars, chain, index, problem)
             return facts, True
+    if left_out is not None:
+        problem = upstream_problem(hostvars[chain[left_out]], phase)
+        facts["edgeops_rollout_skipped"] = skip_reason(host_vars, chain, left_out, problem)
+        return facts, True
     return facts, False
+
+
+def skip_reason(host_vars, chain, index, problem):
+    """The sentence recorded for a host left out because of ``chain[index]``, naming the hosts between."""
+    upstream = chain[index]
+    role = "gateway"
+    if index == 0 and host_vars.get("edgeops_gateway") in (None, "") and host_vars.get("edgeops_gateway_parent"):
+        role = "parent gateway"
+    via = f" (upstream of {', '.join(chain[:index])})" if index else ""
+    return f"{role} {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
 
 
 def probe_failure(phase, probe_result):

@@ -87,6 +87,8 @@ class ActionModule(ActionBase):
                 "runtime": fact(gw, "gateway_runtime"),
                 "failure": failure(gw),
                 "result": fact(gw, args["gateway_fact"]),
+                "parent": fact(gw, "edgeops_gateway_parent"),
+                "upstream": fact(gw, "edgeops_upstream_handshake"),
             }
             for gw in gateways
         ]

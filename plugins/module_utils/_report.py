@@ -10,6 +10,13 @@ from __future__ import annotations
 import datetime
 import math
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._report_tree import (
+    assign_layers,
+    has_hierarchy,
+    render_tree,
+    upstream_problem,
+)
+
 REPORT_FORMAT = 1
 
 # Fields of a handshake result that the report keeps (the rest is bulky or volatile).
@@ -207,7 +214,8 @@ def _handshake_entry(result):
 def build_report(site, gateways, devices, certificates, now=None, mode="run", accept=None):
     """Return the report as a dict.
 
-    gateways: list of dicts {host, hostname, runtime, failure, result}
+    gateways: list of dicts {host, hostname, runtime, failure, result, parent, upstream}; parent is the
+    gateway's parent gateway (nested hierarchies), upstream its handshake results with the parent
     devices: list of dicts {host, gateway, failure, trust_store, handshake}
     certificates: list of dicts with at least a subject or path; `host` attaches one to a host, and so
     does a pki_report `relative_path` of gateways/<host>/... or devices/<host>/...
@@ -234,11 +242,17 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run", ac
     for gw in gateways:
         failure = gw.get("failure")
         result = gw.get("result") or {}
+        upstream = [_handshake_entry(check) for check in gw.get("upstream") or []] or None
+        if failure and failure.get("inferred") and upstream:
+            # The upstream check fails a child gateway whose parent it could not verify: it says why.
+            failure = None
         if result.get("rolled_back"):
             # The gateway failed, and its previous configuration and certificates were put back.
             status, reason = "rolled_back", result.get("reason") or result.get("msg")
         elif failure:
             status, reason = _failure_status(failure), failure.get("msg")
+        elif upstream_problem(upstream):
+            status, reason = "failed", upstream_problem(upstream)
         elif result.get("status") == "awaiting_deployment":
             # IoT Edge is up, but edgeHub (and 8883) comes only once the deployment is set in IoT Hub.
             status, reason = "awaiting_deployment", result.get("hint") or "set the generated deployment in IoT Hub"
@@ -261,8 +275,11 @@ def build_report(site, gateways, devices, certificates, now=None, mode="run", ac
                 "phase": (failure or {}).get("phase"),
                 "reason": reason,
                 "certificates": by_host.get(gw["host"], []),
+                "parent": gw.get("parent"),
+                "upstream": upstream,
             }
         )
+    assign_layers(gateway_rows)
 
     device_rows = []
     for dev in devices:
@@ -387,6 +404,8 @@ def render_markdown(report):
         ["Gateway", "Hostname", "Runtime", "Status", "Detail"],
         [[g["host"], g["hostname"], g["runtime"], g["status"], _detail(g)] for g in report["gateways"]],
     )
+    if has_hierarchy(report):
+        out += ["", *render_tree(report)[:-1]]
     out += ["", "## Devices", ""]
     rows = []
     for d in report["devices"]:

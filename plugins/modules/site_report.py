@@ -14,6 +14,10 @@ description:
     V(rolled_back), V(skipped), V(not_checked)) with the phase and reason of a failure, the trust-store
     state, the handshake result with its diagnosis, and the certificates with subjects, thumbprints
     and expiry; a summary line counts the devices that are ok and failed and names the earliest expiry.
+  - In a nested hierarchy (gateways with C(edgeops_gateway_parent)) each gateway row also has its C(parent), its
+    C(layer) (1 for a top-layer gateway) and C(upstream), its handshake results with the parent (the
+    C(edgeops_upstream_handshake) fact that C(playbooks/verify.yml) records); a failed one fails the gateway. The
+    Markdown report then shows the hierarchy as a tree, each gateway's devices under it.
   - The data comes from host facts set by the collection's roles (names set by the C(*_fact) options)
     and from O(certificates) (for example the result of the PKI expiry report).
   - This is an action that runs on the controller only; it never connects to a host.

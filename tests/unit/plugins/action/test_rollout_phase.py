@@ -85,7 +85,29 @@ def test_a_device_below_a_failed_parent_gateway_is_skipped_naming_both():
     # The child gateway itself, in a later phase, is left out because of its parent.
     facts, end = start_phase("verify", "child", hostvars["child"], hostvars)
     assert end is True
-    assert facts["edgeops_rollout_skipped"].startswith("gateway top failed in the gateways phase")
+    assert facts["edgeops_rollout_skipped"].startswith("parent gateway top failed in the gateways phase")
+
+
+def test_a_device_below_a_gateway_left_out_names_the_gateway_that_failed():
+    hostvars = {
+        "top": FAILED_GW,
+        "mid": dict(DONE_GW, edgeops_gateway_parent="top"),
+        "leaf": {"edgeops_gateway_parent": "mid", "edgeops_rollout_phase": "gateways",
+                 "edgeops_rollout_skipped": "parent gateway mid failed"},
+        "dev1": {"edgeops_gateway": "leaf"},
+    }
+    facts, end = start_phase("devices", "dev1", hostvars["dev1"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"] == (
+        "gateway top (upstream of leaf, mid) failed in the gateways phase: mosquitto did not start"
+    )
+    # With nothing failed above it, a host below one that was left out is left out with that host's record.
+    hostvars["top"] = DONE_GW
+    facts, end = start_phase("devices", "dev1", hostvars["dev1"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"] == (
+        "gateway leaf failed in the gateways phase: it was left out: parent gateway mid failed"
+    )
 
 
 def test_a_host_that_failed_or_was_left_out_earlier_is_ended_and_keeps_its_record():
