@@ -92,8 +92,11 @@ def test_a_device_below_a_gateway_left_out_names_the_gateway_that_failed():
     hostvars = {
         "top": FAILED_GW,
         "mid": dict(DONE_GW, edgeops_gateway_parent="top"),
-        "leaf": {"edgeops_gateway_parent": "mid", "edgeops_rollout_phase": "gateways",
-                 "edgeops_rollout_skipped": "parent gateway mid failed"},
+        "leaf": {
+            "edgeops_gateway_parent": "mid",
+            "edgeops_rollout_phase": "gateways",
+            "edgeops_rollout_skipped": "parent gateway mid failed",
+        },
         "dev1": {"edgeops_gateway": "leaf"},
     }
     facts, end = start_phase("devices", "dev1", hostvars["dev1"], hostvars)
