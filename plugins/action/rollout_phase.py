@@ -30,6 +30,7 @@ ARGUMENT_SPEC = {
     "accept_failed_devices": {"type": "raw"},
 }
 
+AWAITING = "awaiting_deployment"
 DROPPED_OUT = "it dropped out of the phase (unreachable or failed: see the rollout output)"
 
 
@@ -49,11 +50,19 @@ def upstream_host(host_vars):
 def upstream_problem(upstream_vars, phase):
     """Why the upstream host keeps this host out of ``phase``, as {phase, msg}, or None when it does not.
 
-    The upstream host failed (``edgeops_rollout_failure``), was itself left out (``edgeops_rollout_skipped``,
+    In the verify phase, an IoT Edge gateway that is ``awaiting_deployment`` (``gateway_result``) keeps its
+    devices and child gateways out of the check, with its hint. Otherwise: the upstream host failed
+    (``edgeops_rollout_failure``), was itself left out (``edgeops_rollout_skipped``,
     for example below a failed parent gateway), or left an earlier phase unfinished with nothing recorded
     (Ansible took it out as unreachable). In the phase both are in, the host does not wait for its upstream.
     """
     failure = upstream_vars.get("edgeops_rollout_failure")
+    result = upstream_vars.get("gateway_result")
+    if phase == "verify" and not failure and isinstance(result, dict) and result.get("status") == AWAITING:
+        # An IoT Edge gateway whose deployment is not set in IoT Hub yet serves nothing on 8883: its
+        # devices are not checked against it, and the reason says what to do.
+        hint = result.get("hint") or "set the generated deployment in IoT Hub"
+        return {"phase": "gateways", "msg": hint, "awaiting": True}
     if failure:
         return {"phase": failure.get("phase", phase), "msg": failure.get("msg", "it failed")}
     skipped = upstream_vars.get("edgeops_rollout_skipped")
@@ -119,6 +128,8 @@ def skip_reason(host_vars, chain, index, problem):
     if index == 0 and host_vars.get("edgeops_gateway") in (None, "") and host_vars.get("edgeops_gateway_parent"):
         role = "parent gateway"
     via = f" (upstream of {', '.join(chain[:index])})" if index else ""
+    if problem.get("awaiting"):
+        return f"{role} {upstream}{via} is {AWAITING}: {problem['msg']}"
     return f"{role} {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
 
 

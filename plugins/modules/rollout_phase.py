@@ -19,7 +19,11 @@ description:
   - A host whose upstream host failed, was left out, or left an earlier phase unfinished (Ansible took it out as
     unreachable) gets C(edgeops_rollout_skipped) with the reason and RV(end_host=true). The upstream host of a
     device is its gateway (C(edgeops_gateway)); the upstream host of a gateway below another gateway is its
-    parent (C(edgeops_gateway_parent)).
+    parent (C(edgeops_gateway_parent)). The reason names the host where the trouble started; hosts between that
+    were left out themselves are listed as C(upstream of ...).
+  - In the V(verify) phase, a host whose upstream IoT Edge gateway is C(awaiting_deployment) (its C(gateway_result)
+    from the gateway role, when IoT Edge runs but edgeHub serves nothing until the deployment is set in IoT Hub) is
+    left out the same way, with the gateway's hint; its handshake would only be refused.
   - With O(probe=true) (the default in every phase but V(pki)) the action then runs M(ansible.builtin.ping) on
     the host through its connection. A host that does not answer (its connection fails, or the module cannot run
     on it) gets C(edgeops_rollout_failure) with C(unreachable=true) and RV(end_host=true); the task itself does

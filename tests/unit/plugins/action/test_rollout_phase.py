@@ -136,3 +136,35 @@ def test_a_probe_that_did_not_run_the_module_is_unreachable():
     # A stopped container under the docker connection: a failed result without the module's output.
     assert probe_failure("verify", {"failed": True, "msg": "Module result deserialization failed"})["unreachable"]
     assert probe_failure("verify", {"failed": True})["msg"] == "the host did not answer"
+
+
+AWAITING_GW = {
+    "edgeops_rollout_phase": "verify",
+    "edgeops_rollout_completed": ["pki", "gateways"],
+    "gateway_result": {"status": "awaiting_deployment", "hint": "set the deployment manifest out/gw1/deployment.json"},
+}
+
+
+def test_devices_of_a_gateway_awaiting_its_deployment_are_not_checked_in_verify_with_the_hint():
+    hostvars = {
+        "gw1": AWAITING_GW,
+        "child": dict(DONE_GW, edgeops_gateway_parent="gw1"),
+        "dev1": {"edgeops_gateway": "gw1"},
+        "dev2": {"edgeops_gateway": "child"},
+    }
+    facts, end = start_phase("verify", "dev1", hostvars["dev1"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"] == (
+        "gateway gw1 is awaiting_deployment: set the deployment manifest out/gw1/deployment.json"
+    )
+    facts, end = start_phase("verify", "child", hostvars["child"], hostvars)
+    assert end is True
+    assert facts["edgeops_rollout_skipped"].startswith("parent gateway gw1 is awaiting_deployment: ")
+    facts, end = start_phase("verify", "dev2", hostvars["dev2"], hostvars)
+    assert facts["edgeops_rollout_skipped"].startswith("gateway gw1 (upstream of child) is awaiting_deployment: ")
+    # Before verify the device goes on: its trust anchor and files do not need edgeHub.
+    hostvars["gw1"] = dict(AWAITING_GW, edgeops_rollout_phase="gateways")
+    assert start_phase("devices", "dev1", hostvars["dev1"], hostvars) == ({"edgeops_rollout_phase": "devices"}, False)
+    # A deployed gateway keeps nobody out.
+    hostvars["gw1"] = dict(AWAITING_GW, gateway_result={"status": "deployed", "hint": None})
+    assert start_phase("verify", "dev1", hostvars["dev1"], hostvars) == ({"edgeops_rollout_phase": "verify"}, False)
