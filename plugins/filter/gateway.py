@@ -21,6 +21,9 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._gateway import (
 from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import (
     hostname_problem as _hostname_problem,
 )
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import (
+    os_hostname_problem as _os_hostname_problem,
+)
 from ansible_collections.edgeops.gateway.plugins.module_utils._iotedge_files import (
     FileCheckError,
     check_edge_ca,
@@ -71,9 +74,12 @@ def downstream_connection_string(connection_string, gateway_hostname):
         raise AnsibleFilterError(f"downstream_connection_string: {exc}") from None
 
 
-def hostname_problem(value, what="gateway_hostname", allow_ip=True):
-    """The collection's host name rule for a role's input: None when valid, else what to fix."""
-    return _hostname_problem(value, what, allow_ip=bool(allow_ip))
+def hostname_problem(value, what="gateway_hostname", allow_ip=True, os_hostname=None):
+    """The collection's host name rule for a role's input: None when valid, else what to fix.
+
+    With ``os_hostname`` (the gateway's OS host name) also the rule of ``iotedge check``.
+    """
+    return _hostname_problem(value, what, allow_ip=bool(allow_ip)) or _os_hostname_problem(value, os_hostname)
 
 
 def edge_ca_problem(chain_pem, hostname, trust_bundle_pem=None, name="edge_ca_cert"):

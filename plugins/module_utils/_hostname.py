@@ -50,3 +50,21 @@ def hostname_problem(value, what="the gateway hostname", allow_ip=False):
                 "at most 63 characters" + ("; an IP address is accepted too" if allow_ip else "")
             )
     return None
+
+
+def os_hostname_problem(hostname, os_hostname):
+    """``iotedge check`` (aziotctl checks/hostname.rs) fails unless ``hostname`` is the OS host name or starts with
+    it and a dot (case ignored; an IP address is not compared). None when fine or nothing to compare, else the fix.
+    """
+    if not os_hostname or not hostname or is_ip_address(hostname):
+        return None
+    machine, configured = os_hostname.strip().lower(), hostname.lower()
+    if configured == machine or configured.startswith(machine + "."):
+        return None
+    domain = configured.split(".", 1)[1] if "." in configured else "<domain>"
+    first = configured.split(".", 1)[0]
+    return (
+        f"hostname '{hostname}' is neither the gateway's OS host name '{os_hostname.strip()}' nor starts with "
+        f"'{machine}.'; 'iotedge check' fails on it. Use a name whose first label is the OS host name, such as "
+        f"'{machine}.{domain}', or rename the host to '{first}' (hostnamectl set-hostname {first})"
+    )

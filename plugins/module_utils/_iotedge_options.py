@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import is_ip_address
+from ansible_collections.edgeops.gateway.plugins.module_utils._hostname import os_hostname_problem
 
 UPSTREAM_PROTOCOLS = ("Amqp", "AmqpWs", "Mqtt", "MqttWs")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -360,17 +360,6 @@ def est_files(params):
 
 def validate_os_hostname(params):
     """``iotedge check`` (aziotctl checks/hostname.rs): hostname equals the OS host name or starts with it and '.'."""
-    os_hostname = params.get("os_hostname")
-    hostname = params.get("hostname")
-    if not os_hostname or not hostname or is_ip_address(hostname):
-        return
-    machine, configured = os_hostname.lower(), hostname.lower()
-    if configured == machine or configured.startswith(machine + "."):
-        return
-    domain = configured.split(".", 1)[1] if "." in configured else "<domain>"
-    first = configured.split(".", 1)[0]
-    raise IotEdgeConfigError(
-        f"hostname '{hostname}' is neither the gateway's OS host name '{os_hostname}' nor starts with "
-        f"'{machine}.'; 'iotedge check' fails on it. Use a name whose first label is the OS host name, such as "
-        f"'{machine}.{domain}', or rename the host to '{first}' (hostnamectl set-hostname {first})"
-    )
+    problem = os_hostname_problem(params.get("hostname"), params.get("os_hostname"))
+    if problem:
+        raise IotEdgeConfigError(problem)

@@ -63,10 +63,18 @@ options:
     required: true
   os_hostname:
     description:
-      - The gateway's OS host name (for example C(ansible_facts['hostname'])). When given, O(hostname) must be that
-        name or start with it followed by a dot (C(<os hostname>.<domain>)), since C(iotedge check) fails otherwise;
-        the comparison ignores case, and an IP address as O(hostname) is not compared.
+      - The gateway's OS host name as the kernel has it (what C(hostname) prints, C(ansible_facts['nodename'])). When
+        given, O(hostname) must be that name or start with it followed by a dot (C(<os hostname>.<domain>)), since
+        C(iotedge check) fails otherwise; the comparison ignores case, and an IP address as O(hostname) is not compared.
+      - See O(check_os_hostname) to have the module read it on the gateway.
     type: str
+    version_added: 0.2.0
+  check_os_hostname:
+    description:
+      - Read the gateway's OS host name on the gateway (C(gethostname), what C(iotedge check) compares) and check
+        O(hostname) against it as for O(os_hostname). Ignored when O(os_hostname) is given.
+    type: bool
+    default: false
     version_added: 0.2.0
   parent_hostname:
     description:
@@ -379,7 +387,7 @@ EXAMPLES = r"""
 - name: Configure a gateway behind an HTTPS proxy, pulling edgeAgent from a private registry
   edgeops.gateway.iotedge_config:
     hostname: gw3.site-a.example
-    os_hostname: "{{ ansible_facts['hostname'] }}"
+    os_hostname: "{{ ansible_facts['nodename'] }}"
     provisioning: manual_symmetric_key
     iothub_hostname: hub1.azure-devices.net
     device_id: gw3
@@ -436,6 +444,7 @@ referenced_files:
 """
 
 import os
+import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -509,6 +518,7 @@ def main():
             path=dict(type="path", default="/etc/aziot/config.toml"),
             hostname=dict(type="str", required=True),
             os_hostname=dict(type="str"),
+            check_os_hostname=dict(type="bool", default=False),
             parent_hostname=dict(type="str"),
             trust_bundle_cert=dict(type="path"),
             edge_ca_cert=dict(type="path"),
@@ -583,6 +593,8 @@ def main():
         module.fail_json(
             msg="path is empty; give the file IoT Edge reads, normally /etc/aziot/config.toml", changed=False
         )
+    if params["check_os_hostname"] and not params["os_hostname"]:
+        params["os_hostname"] = socket.gethostname()
     try:
         validate(params)
         missing = missing_files(params)

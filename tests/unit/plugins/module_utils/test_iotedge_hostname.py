@@ -58,3 +58,27 @@ def test_the_message_names_the_variable():
     assert hostname_filter("GW1", "gateway_hostname (edgeops_gateway_hostname)").startswith(
         "gateway_hostname (edgeops_gateway_hostname) 'GW1'"
     )
+
+
+@pytest.mark.parametrize(
+    ("hostname", "os_hostname", "refused"),
+    [
+        ("gw1.site-a.example", "gw1", False),
+        ("gw1.site-a.example", "gw1.site-a.example\n", False),
+        ("gw1.site-a.example", "GW1", False),
+        ("10.0.0.5", "gw1", False),
+        ("gw1.site-a.example", "", False),
+        ("edge-line2.site-a.example", "gw1", True),
+        ("gw10.site-a.example", "gw1", True),
+    ],
+)
+def test_the_filter_and_iotedge_config_apply_the_same_os_hostname_rule(hostname, os_hostname, refused):
+    problem = hostname_filter(hostname, os_hostname=os_hostname)
+    params = dict(hostname=hostname, os_hostname=os_hostname)
+    if refused:
+        assert "'iotedge check' fails on it" in problem
+        with pytest.raises(_iotedge.IotEdgeConfigError, match="iotedge check"):
+            _iotedge.validate_os_hostname(params)
+    else:
+        assert problem is None
+        _iotedge.validate_os_hostname(params)

@@ -454,3 +454,18 @@ def test_est_trusted_certs_and_identity_are_read_before_writing(capsys, site, tm
     (tmp_path / "certs" / "est-ca.pem").write_bytes(b"not a certificate")
     result = run(capsys, dict(args, hostname="gw2.site-a.example"))
     assert result["failed"] and "est.trusted_certs[0]" in result["msg"] and "holds no PEM certificate" in result["msg"]
+
+
+def test_check_os_hostname_reads_the_host_name_on_the_gateway(capsys, site, monkeypatch):
+    monkeypatch.setattr(iotedge_config.socket, "gethostname", lambda: "edge-line2")
+    result = run(capsys, dict(site, check_os_hostname=True))
+    assert result["failed"]
+    assert "neither the gateway's OS host name 'edge-line2'" in result["msg"]
+    assert "hostnamectl set-hostname gw1" in result["msg"]
+    assert not os.path.exists(site["path"])
+    # The name the kernel has, or its first label: accepted; without the option nothing is compared.
+    for name in ("gw1.site-a.example", "GW1"):
+        monkeypatch.setattr(iotedge_config.socket, "gethostname", lambda name=name: name)
+        assert run(capsys, dict(site, check_os_hostname=True), check_mode=True)["rc"] == 0
+    monkeypatch.setattr(iotedge_config.socket, "gethostname", lambda: "edge-line2")
+    assert run(capsys, site, check_mode=True)["rc"] == 0
