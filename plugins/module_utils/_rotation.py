@@ -8,7 +8,9 @@ calls at the start of every play and after every step. The state is a JSON docum
 * ``steps_done``: the steps (1-5) that finished, in order;
 * ``stopped``: why the rotation stopped (``"step 2: dev2"``), or ``None``;
 * ``devices``: per device ``trusts`` (``old``, ``new``) and, after step 4, ``certificate``;
-* ``gateways``: per gateway ``serves`` (``old``/``new``) and ``rolled_back`` (the reason, or ``None``);
+* ``gateways``: per gateway ``serves`` (``old``/``new``), ``rolled_back`` (the reason, or ``None``) and
+  ``trusts`` (the roots it accepts device client certificates from: ``old``, then ``old`` and ``new`` from
+  step 3, ``new`` alone once step 5 has switched it);
 * ``failed``: per step whose last run failed, the hosts and why (a later pass of that step clears it);
 * ``old_root`` / ``next_root``: subject and fingerprint of each root; ``archive``: the old PKI's folder name.
 """
@@ -171,15 +173,43 @@ def record_gateway(state, gateway, gateways, serves, reason=None):
     _require_order(state, 3)
     if serves == "old":
         why = (reason or "").strip() or "no reason given"
-        state["gateways"][gateway] = {"serves": "old", "rolled_back": why}
+        state["gateways"][gateway] = {"serves": "old", "rolled_back": why, "trusts": ["old"]}
         state["failed"]["3"] = {gateway: why}
         state["stopped"] = f"step 3: {gateway} rolled back to the old chain: {why}"
         return state
-    state["gateways"][gateway] = {"serves": "new", "rolled_back": None}
+    # Devices still present their old client certificates until step 4: the gateway accepts both roots.
+    state["gateways"][gateway] = {"serves": "new", "rolled_back": None, "trusts": ["old", "new"]}
     state["failed"].pop("3", None)
     state["stopped"] = None
     if all(state["gateways"].get(name, {}).get("serves") == "new" for name in gateways):
         _finish(state, 3, {})
+    return state
+
+
+def record_gateway_trust(state, gateway, gateways, reason=None):
+    """Record step 5 for one gateway: it accepts client certificates from the new root alone, or why not.
+
+    Every device has its new certificate (step 4) and trusts the new root only, so the gateway drops the
+    old root. A failure (``reason``) stops the rotation in step 5 with the gateway's name; the gateway
+    then still accepts both roots, and a re-run tries again. Step 5 is done only by :func:`record_archive`.
+    """
+    if gateway not in gateways:
+        raise RotationError(f"{gateway} is not one of the gateways {gateways}; record a gateway of the inventory")
+    state = copy.deepcopy(state)
+    _require_order(state, 5)
+    info = state["gateways"].setdefault(gateway, {"serves": "new", "rolled_back": None})
+    why = (reason or "").strip()
+    if why:
+        info["trusts"] = ["old", "new"]
+        state["failed"].setdefault("5", {})[gateway] = why
+        state["stopped"] = f"step 5: {gateway} still trusts both roots: {why}"
+        return state
+    info["trusts"] = ["new"]
+    failed = state["failed"].get("5", {})
+    failed.pop(gateway, None)
+    if not failed:
+        state["failed"].pop("5", None)
+        state["stopped"] = None
     return state
 
 
@@ -209,7 +239,11 @@ def summary(state):
     if state["gateways"]:
         parts.append(
             "gateways serve "
-            + ", ".join(f"{name}: {info.get('serves')}" for name, info in sorted(state["gateways"].items()))
+            + ", ".join(
+                f"{name}: {info.get('serves')}"
+                + (f" (trusts {'+'.join(info['trusts'])} client certificates)" if info.get("trusts") else "")
+                for name, info in sorted(state["gateways"].items())
+            )
         )
     if state["devices"]:
         parts.append(

@@ -17,7 +17,11 @@ description:
     rotation at that step, named in RV(state.stopped) and RV(state.failed); a later pass of the step clears them.
   - Step 3 records one gateway (O(gateway)) serving the V(new) chain, or rolled back to the V(old) chain with
     O(reason); a rollback stops the rotation with the gateway's name and the reason. Step 3 is done when every
-    gateway of O(gateways) serves the new chain.
+    gateway of O(gateways) serves the new chain. From then on the gateway accepts device client certificates from
+    both roots (RV(state.gateways) C(trusts)).
+  - Step 5 with O(gateway) records that the gateway accepts client certificates from the new root alone, or with
+    O(reason) why it could not (it keeps both, and the rotation stops in step 5 naming it). Step 5 is done with
+    O(archive).
   - A step cannot be recorded before the steps before it are done.
   - Used by C(playbooks/rotate_root.yml); see the README's section on rotating the root CA.
 author:
@@ -79,10 +83,10 @@ options:
     type: bool
     default: true
   gateway:
-    description: The gateway recorded in step 3.
+    description: The gateway recorded in step 3 (the chain it serves) or step 5 (the roots it trusts).
     type: str
   gateways:
-    description: Every gateway of the site; step 3 is done when all of them serve the new chain.
+    description: Every gateway of the site; step 3 is done when all of them serve the new chain. Required with O(gateway).
     type: list
     elements: str
     default: []
@@ -91,7 +95,7 @@ options:
     type: str
     choices: [new, old]
   reason:
-    description: Step 3, why the gateway was rolled back.
+    description: Step 3, why the gateway was rolled back; step 5, why it still trusts both roots.
     type: str
   old_root:
     description: Step 1, the old root's subject and fingerprint, for the report.
@@ -149,7 +153,9 @@ state:
       description: Per device, C(trusts) (V(old), V(new)) and after step 4 C(certificate) (V(new) or V(none)).
       type: dict
     gateways:
-      description: Per gateway, C(serves) (V(old) or V(new)) and C(rolled_back) (the reason, or null).
+      description:
+        - Per gateway, C(serves) (V(old) or V(new)), C(rolled_back) (the reason, or null) and C(trusts), the roots
+          whose client certificates it accepts (V(old); V(old) and V(new) from step 3; V(new) after step 5).
       type: dict
     failed:
       description: Per step (as a string) whose last run failed, the hosts and why.
@@ -210,6 +216,12 @@ def _record(params, state):
             raise rot.RotationError("step 3 records one gateway: give gateway, gateways and serves (new or old)")
         new = rot.record_gateway(state, params["gateway"], params["gateways"], params["serves"], params["reason"])
         return new, new["failed"].get("3", {}) if params["serves"] == "old" else {}
+    if step == 5 and params["gateway"]:
+        return rot.record_gateway_trust(state, params["gateway"], params["gateways"], params["reason"]), (
+            {params["gateway"]: params["reason"].strip()} if (params["reason"] or "").strip() else {}
+        )
+    if params["reason"] and step != 3:
+        raise rot.RotationError("reason goes with step 3 (a rollback) or step 5 with gateway")
     if step == 5 and params["archive"] and params["complete"]:
         return rot.record_archive(state, params["archive"]), {}
     if not params["hosts"]:
@@ -238,7 +250,7 @@ def main():
             "next_root": {"type": "str"},
             "archive": {"type": "str"},
         },
-        required_by={"serves": "gateway", "reason": "serves"},
+        required_by={"serves": "gateway"},
         supports_check_mode=True,
     )
     params = module.params

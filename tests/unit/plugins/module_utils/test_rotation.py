@@ -82,7 +82,7 @@ def test_a_step_cannot_be_recorded_before_the_steps_before_it():
 def test_step3_a_rollback_stops_with_the_gateway_and_the_reason():
     state = rot.record_gateway(after(1, 2), "gw1", GATEWAYS, "old", "dev2: untrusted_root: ...")
     assert state["stopped"] == "step 3: gw1 rolled back to the old chain: dev2: untrusted_root: ..."
-    assert state["gateways"]["gw1"] == {"serves": "old", "rolled_back": "dev2: untrusted_root: ..."}
+    assert state["gateways"]["gw1"] == {"serves": "old", "rolled_back": "dev2: untrusted_root: ...", "trusts": ["old"]}
     assert state["failed"]["3"] == {"gw1": "dev2: untrusted_root: ..."}
     assert state["steps_done"] == [1, 2]
     # the re-run resumes at step 3
@@ -98,7 +98,8 @@ def test_step3_is_done_only_when_every_gateway_serves_the_new_chain():
     assert state["steps_done"] == [1, 2, 3]
     assert state["stopped"] is None
     assert "3" not in state["failed"]
-    assert state["gateways"]["gw2"] == {"serves": "new", "rolled_back": None}
+    # devices keep their old client certificates until step 4: the gateway accepts both roots
+    assert state["gateways"]["gw2"] == {"serves": "new", "rolled_back": None, "trusts": ["old", "new"]}
 
 
 def test_step3_refuses_a_gateway_outside_the_site_and_a_bad_chain_name():
@@ -126,6 +127,32 @@ def test_step5_devices_then_archive():
     assert state["steps_done"] == [1, 2, 3, 4, 5]
     assert state["archive"] == "20261203T030000Z"
     assert "archive/20261203T030000Z" in rot.summary(state)
+
+
+def test_step5_a_gateway_goes_to_the_new_root_alone_or_stops_the_rotation_named():
+    state = rot.record_gateway(after(1, 2), "gw1", GATEWAYS, "new")
+    state = rot.record_gateway(state, "gw2", GATEWAYS, "new")
+    state["steps_done"] = [1, 2, 3, 4]
+    with pytest.raises(rot.RotationError, match="before step"):
+        rot.record_gateway_trust(after(1, 2, 3), "gw1", GATEWAYS)
+    with pytest.raises(rot.RotationError, match="not one of the gateways"):
+        rot.record_gateway_trust(state, "gw9", GATEWAYS)
+    state, _failed = rot.record_devices(state, 5, DEVICES, ["ok", "ok"], complete=False)
+    state = rot.record_gateway_trust(state, "gw1", GATEWAYS)
+    state = rot.record_gateway_trust(state, "gw2", GATEWAYS, "dev2: client_cert_rejected: ...")
+    assert state["gateways"]["gw1"]["trusts"] == ["new"]
+    assert state["gateways"]["gw2"]["trusts"] == ["old", "new"]
+    assert state["stopped"] == "step 5: gw2 still trusts both roots: dev2: client_cert_rejected: ..."
+    assert state["failed"]["5"] == {"gw2": "dev2: client_cert_rejected: ..."}
+    assert "gw1: new (trusts new client certificates), gw2: new (trusts old+new client certificates)" in rot.summary(
+        state
+    )
+    # a re-run that passes clears the stop; step 5 is done only with the archive
+    again = rot.record_gateway_trust(state, "gw2", GATEWAYS)
+    assert again["stopped"] is None
+    assert "5" not in again["failed"]
+    assert 5 not in again["steps_done"]
+    assert rot.record_archive(again, "20261203T030000Z")["steps_done"] == [1, 2, 3, 4, 5]
 
 
 def test_step5_a_device_that_still_trusts_the_old_root_stops_it():

@@ -75,7 +75,31 @@ def test_rollback_then_resume(tmp_path, capsys):
     switched = run(capsys, dict(gw, serves="new"))
     assert switched["state"]["steps_done"] == [1, 2, 3]
     assert switched["runs"] == [4]
-    assert switched["state"]["gateways"]["gw1"] == {"serves": "new", "rolled_back": None}
+    assert switched["state"]["gateways"]["gw1"] == {"serves": "new", "rolled_back": None, "trusts": ["old", "new"]}
+
+
+def test_step5_gateway_trusts_the_new_root_alone_check_real_twice(tmp_path, capsys):
+    path = tmp_path / "rotation-state.json"
+    run(capsys, {"path": str(path), "step": 1})
+    run(capsys, {"path": str(path), "step": 2, "hosts": ["dev1"], "results": ["ok"]})
+    run(capsys, {"path": str(path), "step": 3, "gateway": "gw1", "gateways": ["gw1"], "serves": "new"})
+    run(capsys, {"path": str(path), "step": 4, "hosts": ["dev1"], "results": ["new"]})
+    run(capsys, {"path": str(path), "step": 5, "hosts": ["dev1"], "results": ["ok"], "complete": False})
+    gw = {"path": str(path), "step": 5, "gateway": "gw1", "gateways": ["gw1"]}
+    failed = run(capsys, dict(gw, reason="dev1: client_cert_rejected"))
+    assert failed["failures"] == {"gw1": "dev1: client_cert_rejected"}
+    assert failed["state"]["stopped"] == "step 5: gw1 still trusts both roots: dev1: client_cert_rejected"
+    before = path.read_text()
+    checked = run(capsys, gw, check_mode=True)
+    assert checked["changed"] is True and checked["state"]["gateways"]["gw1"]["trusts"] == ["new"]
+    assert path.read_text() == before
+    done = run(capsys, gw)
+    assert done["changed"] is True and done["failures"] == {} and done["state"]["stopped"] is None
+    assert json.loads(path.read_text())["gateways"]["gw1"]["trusts"] == ["new"]
+    assert done["runs"] == [5]
+    assert run(capsys, gw)["changed"] is False
+    result = run(capsys, {"path": str(path), "step": 4, "hosts": ["dev1"], "results": ["new"], "reason": "x"})
+    assert result["rc"] == 1 and "reason goes with step 3" in result["msg"]
 
 
 def test_bad_input_fails_with_how_to_fix_and_writes_nothing(tmp_path, capsys):
