@@ -11,13 +11,18 @@ edgeHub once deployed; `docker ps -aq` / `docker rm -f` list and remove those mo
 the stand-in's state, nothing runs in a container). `iotedge-standin deploy` stands for IoT Hub setting a deployment manifest: it issues
 edgeHub's server certificate from the configured Edge CA with openssl (CN = hostname, SANs DNS hostname and
 edgeHub, EKU serverAuth; chain = server certificate + the Edge CA full chain) and serves it on 8883 with
-Mosquitto (TLS 1.2 and 1.3). Before that nothing listens on 8883.
+Mosquitto (TLS 1.2 and 1.3). Before that nothing listens on 8883. When the deployed manifest has the
+IoTEdgeAPIProxy module with host port 443 bound (a gateway with child gateways), a second Mosquitto serves the
+same certificate chain on 443, as the API proxy presents edgeHub's certificate chain to the layer below; a
+deployment without it serves nothing on 443. `parent_hostname` (a child layer) is parsed and recorded.
 
 WHAT IT IS NOT: it does not run aziot-keyd, aziot-certd, aziot-identityd or aziot-edged (no daemon process
 exists; their state is a file), it talks to no IoT Hub or DPS (nothing is provisioned; connection strings and
 keys are only parsed), it runs no containers (no edgeAgent or edgeHub, no Docker: its `docker` answers two commands from a list in
 its state file; no routes, no AMQP on 5671),
-and Mosquitto is not edgeHub (no device authentication or device scope). It is not shipped in the collection.
+and Mosquitto is not edgeHub (no device authentication or device scope). The listener on 443 is not the API proxy:
+no nginx, no registry or blob routes, no image pull through a parent (a child's `$upstream:443` images are
+recorded, never pulled), and a child's edgeHub does not connect to its parent. It is not shipped in the collection.
 """
 
 from __future__ import annotations
@@ -42,8 +47,13 @@ STATE_DIR = "/var/lib/iotedge-standin"
 STATE_FILE = f"{STATE_DIR}/state.json"
 EDGEHUB_DIR = f"{STATE_DIR}/edgehub"
 MOSQUITTO_CONF = f"{STATE_DIR}/mosquitto.conf"
+API_PROXY_CONF = f"{STATE_DIR}/api-proxy.conf"
 RUN_DIR = "/run/iotedge-standin"
 MOSQUITTO_PID = f"{RUN_DIR}/mosquitto.pid"
+API_PROXY_PID = f"{RUN_DIR}/api-proxy.pid"
+API_PROXY = "IoTEdgeAPIProxy"
+# The listener each served module has: (port, Mosquitto configuration, pid file).
+LISTENERS = {"edgeHub": (8883, MOSQUITTO_CONF, MOSQUITTO_PID), API_PROXY: (443, API_PROXY_CONF, API_PROXY_PID)}
 IDENTITYD_SUPER = "/etc/aziot/identityd/config.d/00-super.toml"
 DAEMONS = ["aziot-keyd", "aziot-certd", "aziot-identityd", "aziot-tpmd", "aziot-edged"]
 SERVICE_USERS = ["aziotks", "aziotcs", "aziotid", "aziottpm", "iotedge"]
@@ -238,6 +248,10 @@ def parse_config(text):
     parsed = {"hostname": config.get("hostname")}
     if parsed["hostname"] is not None and not isinstance(parsed["hostname"], str):
         raise ParseError("invalid type: expected a string for key `hostname`")
+    if "parent_hostname" in config:
+        if not isinstance(config["parent_hostname"], str):
+            raise ParseError("invalid type: expected a string for key `parent_hostname`")
+        parsed["parent_hostname"] = config["parent_hostname"]
     if "trust_bundle_cert" in config:
         url(config["trust_bundle_cert"], "trust_bundle_cert")
         parsed["trust_bundle_cert"] = config["trust_bundle_cert"]
@@ -436,9 +450,10 @@ def issue_edgehub_certificate(state):
             os.chmod(dest, mode)
 
 
-def mosquitto_pid():
+def listener_pid(module="edgeHub"):
+    """The pid of the Mosquitto that plays ``module``'s TLS listener, or None when it does not run."""
     try:
-        with open(MOSQUITTO_PID, encoding="ascii") as handle:
+        with open(LISTENERS[module][2], encoding="ascii") as handle:
             pid = int(handle.read().strip())
         os.kill(pid, 0)
         return pid
@@ -446,29 +461,29 @@ def mosquitto_pid():
         return None
 
 
-def stop_edgehub():
-    pid = mosquitto_pid()
+def stop_listener(module):
+    pid = listener_pid(module)
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
     for _attempt in range(50):
-        if mosquitto_pid() is None:
+        if listener_pid(module) is None:
             break
         time.sleep(0.1)
 
 
-def start_edgehub(state):
-    """(Re)start "edgeHub": a fresh server certificate, then Mosquitto on 8883 with it."""
-    issue_edgehub_certificate(state)
-    stop_edgehub()
+def start_listener(module):
+    """(Re)start the Mosquitto that serves edgeHub's certificate chain on ``module``'s port."""
+    port, conf, pid_file = LISTENERS[module]
+    stop_listener(module)
     mosquitto = pwd.getpwnam("mosquitto")
-    with open(MOSQUITTO_CONF, "w", encoding="ascii") as handle:
+    with open(conf, "w", encoding="ascii") as handle:
         handle.write(
-            "# written by the iotedge stand-in (test suite): Mosquitto plays edgeHub's TLS listener\n"
-            f"pid_file {MOSQUITTO_PID}\n"
+            f"# written by the iotedge stand-in (test suite): Mosquitto plays {module}'s TLS listener\n"
+            f"pid_file {pid_file}\n"
             "user mosquitto\n"
             "per_listener_settings true\n"
-            "listener 8883 0.0.0.0\n"
+            f"listener {port} 0.0.0.0\n"
             "allow_anonymous true\n"
             f"certfile {EDGEHUB_DIR}/server-full-chain.pem\n"
             f"keyfile {EDGEHUB_DIR}/server.key.pem\n"
@@ -477,15 +492,39 @@ def start_edgehub(state):
     # mosquitto writes its pid file after dropping to the mosquitto user
     os.makedirs(RUN_DIR, mode=0o755, exist_ok=True)
     os.chown(RUN_DIR, mosquitto.pw_uid, mosquitto.pw_gid)
-    out = subprocess.run(["/usr/sbin/mosquitto", "-c", MOSQUITTO_CONF, "-d"], capture_output=True, check=False)
+    out = subprocess.run(["/usr/sbin/mosquitto", "-c", conf, "-d"], capture_output=True, check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"mosquitto did not start: {out.stderr.decode(errors='replace')}")
+        raise RuntimeError(f"mosquitto ({module}) did not start: {out.stderr.decode(errors='replace')}")
     for _attempt in range(50):
-        if mosquitto_pid() is not None:
+        if listener_pid(module) is not None:
             break
         time.sleep(0.1)
-    if "edgeHub" not in state["modules"]:
-        state["modules"].append("edgeHub")
+
+
+def start_edgehub(state):
+    """(Re)start "edgeHub": a fresh server certificate, then Mosquitto on 8883 with it; and, when the
+    deployment has the API proxy, the same certificate chain on 443."""
+    issue_edgehub_certificate(state)
+    served = ["edgeHub"] + ([API_PROXY] if state.get("api_proxy") else [])
+    for module in served:
+        start_listener(module)
+        if module not in state["modules"]:
+            state["modules"].append(module)
+    if not state.get("api_proxy"):
+        stop_listener(API_PROXY)
+        if API_PROXY in state["modules"]:
+            state["modules"].remove(API_PROXY)
+
+
+def api_proxy_image(content):
+    """The API proxy's image when the manifest runs it with host port 443 bound, else None."""
+    proxy = content["$edgeAgent"]["properties.desired"].get("modules", {}).get(API_PROXY)
+    if not proxy:
+        return None
+    options = json.loads(proxy["settings"].get("createOptions") or "{}")
+    if "443/tcp" not in options.get("HostConfig", {}).get("PortBindings", {}):
+        return None
+    return proxy["settings"]["image"]
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
@@ -564,10 +603,11 @@ def list_modules():
     images = {
         "edgeAgent": state.get("config", {}).get("agent_image") or "mcr.microsoft.com/azureiotedge-agent:1.5",
         "edgeHub": "mcr.microsoft.com/azureiotedge-hub:1.5",
+        API_PROXY: state.get("api_proxy") or "",
     }
     print(f"{'NAME':<17}{'STATUS':<17}{'DESCRIPTION':<17}CONFIG")
     for name in state["modules"]:
-        running = name != "edgeHub" or mosquitto_pid() is not None
+        running = name not in LISTENERS or listener_pid(name) is not None
         print(f"{name:<17}{'running' if running else 'failed':<17}{'Up' if running else 'Down':<17}{images[name]}")
     return 0
 
@@ -585,10 +625,16 @@ def standin(args):
             bindings = json.loads(hub["settings"]["createOptions"])["HostConfig"]["PortBindings"]
             if "8883/tcp" not in bindings:
                 return fail("iotedge-standin deploy: the manifest does not bind 8883/tcp for edgeHub")
+            state["api_proxy"] = api_proxy_image(content)
+        else:
+            state["api_proxy"] = None
         state["deployed"] = True
         start_edgehub(state)
         save_state(state)
-        print("deployed: edgeHub's server certificate issued by the Edge CA; Mosquitto serves it on 8883")
+        print(
+            "deployed: edgeHub's server certificate issued by the Edge CA; Mosquitto serves it on 8883"
+            + (" and, for the API proxy, on 443" if state["api_proxy"] else "")
+        )
         return 0
     if args[:1] == ["state"]:
         print(json.dumps(state, indent=2, sort_keys=True))
@@ -611,8 +657,8 @@ def container_id(name):
 def docker(args):
     """Only what the hostname-change procedure runs: `docker ps` of the modules and `docker rm -f` of them.
 
-    The module "containers" are the stand-in's state (edgeAgent, and edgeHub once deployed); removing edgeHub
-    stops the Mosquitto that plays it. edgeAgent makes them again on the next `iotedge config apply`, and edgeHub
+    The module "containers" are the stand-in's state (edgeAgent, and edgeHub and IoTEdgeAPIProxy once deployed);
+    removing edgeHub or IoTEdgeAPIProxy stops the Mosquitto that plays its listener. edgeAgent makes them again on the next `iotedge config apply`, and edgeHub
     comes back from the deployment, as it would once edgeAgent reads the deployment again."""
     state = load_state()
     if args[:1] == ["ps"]:
@@ -632,8 +678,8 @@ def docker(args):
             return fail(f"Error response from daemon: No such container: {unknown[0]}")
         for ident in ids:
             name = by_id.get(ident, ident)
-            if name == "edgeHub":
-                stop_edgehub()
+            if name in LISTENERS:
+                stop_listener(name)
             state["modules"].remove(name)
             print(ident)
         save_state(state)
