@@ -16,6 +16,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._hierarchy import parent_chain
 from ansible_collections.edgeops.gateway.plugins.module_utils._report import ReportError, parse_accept
 
 PHASES = ("pki", "gateways", "devices", "verify")
@@ -81,13 +82,9 @@ def upstream_chain(host, host_vars, hostvars):
     ``host_vars`` are the host's own variables, ``hostvars`` every host's. Only inventory hosts are followed; a
     loop in the inventory ends the chain.
     """
-    chain = []
-    seen = {host}
-    current = upstream_host(host_vars)
-    while current is not None and current in hostvars and current not in seen:
-        chain.append(current)
-        seen.add(current)
-        current = upstream_host(hostvars[current])
+    chain, _complete = parent_chain(
+        host, lambda name: upstream_host(host_vars if name == host else hostvars[name]), hostvars
+    )
     return chain
 
 

@@ -37,6 +37,21 @@ DEVICE_VARS = {
 }
 
 
+def parent_chain(start, parent_of, known):
+    """The hosts above ``start``, nearest first, following ``parent_of`` (falsy at the top), and whether the chain
+    ends at a top host: False when it reaches a host outside ``known`` or comes back to a host it passed (a loop).
+    """
+    chain, seen = [], {start}
+    current = parent_of(start)
+    while current:
+        if current not in known or current in seen:
+            return chain, False
+        chain.append(current)
+        seen.add(current)
+        current = parent_of(current)
+    return chain, True
+
+
 class HierarchyError(Exception):
     """The hierarchy cannot be served; ``problems`` holds every message."""
 
@@ -240,9 +255,8 @@ def build(gateways, devices, known_hosts=None):
     for gw in gws.values():
         gw["children"] = sorted(n for n, other in gws.items() if other["parent"] == gw["name"])
         gw["devices"] = sorted(n for n, dev in devs.items() if dev["gateway"] == gw["name"])
-        path = [gw["name"]]
-        while gws[path[0]]["parent"] is not None:
-            path.insert(0, gws[path[0]]["parent"])
+        above, _complete = parent_chain(gw["name"], lambda name: gws[name]["parent"], gws)
+        path = [*reversed(above), gw["name"]]
         gw["path"] = path
         gw["depth"] = len(path) - 1
         gw["parent_hostname"] = gws[gw["parent"]]["hostname"] if gw["parent"] else None

@@ -8,6 +8,8 @@ Private to edgeops.gateway; used by _report.py. The hierarchy is the inventory's
 
 from __future__ import annotations
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._hierarchy import parent_chain
+
 
 def upstream_problem(upstream):
     """Why a child gateway's link to its parent failed (the first failed port), or None."""
@@ -27,15 +29,8 @@ def assign_layers(gateway_rows):
     """
     parent = {row["host"]: row.get("parent") for row in gateway_rows}
     for row in gateway_rows:
-        layer, host, seen = 1, row["host"], {row["host"]}
-        while parent.get(host):
-            host = parent[host]
-            if host not in parent or host in seen:
-                layer = None
-                break
-            seen.add(host)
-            layer += 1
-        row["layer"] = layer
+        above, complete = parent_chain(row["host"], parent.get, parent)
+        row["layer"] = len(above) + 1 if complete else None
     return gateway_rows
 
 

@@ -15,6 +15,7 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._hierarchy import 
     DPS_NESTED_MESSAGE,
     HierarchyError,
     build,
+    parent_chain,
     problems,
 )
 
@@ -271,3 +272,12 @@ all:
     assert "Start the phase" not in out  # the play over the hosts never started
     assert "gw-a                       :" not in out  # no host but localhost in the recap
     assert not pki.exists()
+
+
+def test_parent_chain_follows_the_parents_and_says_whether_it_reaches_the_top():
+    parent = {"top": None, "mid": "top", "leaf": "mid", "a": "b", "b": "a", "lost": "gone"}
+    assert parent_chain("leaf", parent.get, parent) == (["mid", "top"], True)
+    assert parent_chain("top", parent.get, parent) == ([], True)
+    # a loop and a parent outside the known hosts stop the chain where they start
+    assert parent_chain("a", parent.get, parent) == (["b"], False)
+    assert parent_chain("lost", parent.get, parent) == ([], False)
