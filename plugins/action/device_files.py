@@ -22,7 +22,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        files = args.get("files")
+        files = args.get("files", [])
         if not isinstance(files, list):
             result.update(failed=True, msg="files must be a list of files, each with path and src or content")
             return result

@@ -262,6 +262,22 @@ class WritePlan:
         self.directories[path] = (parse_mode(mode, path), owner, group)
         return True
 
+    def directory_attrs(self, path, mode, owner=None, group=None, what="the folder"):
+        """Create the folder ``path`` with these attributes, or give an existing one its mode, owner and group."""
+        path = os.path.abspath(path)
+        mode = parse_mode(mode, path)
+        if not os.path.lexists(path):
+            if path in self.directories:
+                return False
+            self.directories[path] = (mode, owner, group)
+            return True
+        if not os.path.isdir(path):
+            raise WriteError(f"{what} {path} is a file, not a folder; move it or choose another path")
+        if not self._attrs_differ(path, mode, owner, group):
+            return False
+        self.entries.append(_Entry("dirattrs", path, None, mode, owner, group, what, 0))
+        return True
+
     def write(self, path, content, mode, *, owner=None, group=None, what="the file", order=1, dir_mode=0o700):
         """Record ``content`` for ``path`` unless the file already holds it with these attributes."""
         path = os.fspath(path)
@@ -345,6 +361,8 @@ class WritePlan:
     def _check_target(self, entry):
         path = entry.path
         directory = os.path.dirname(os.path.abspath(path))
+        if entry.kind == "dirattrs":
+            return None
         if os.path.isdir(path) and not os.path.islink(path):
             return f"{entry.what} {path} is a folder; give the path of a file"
         if directory in self.directories:
@@ -438,7 +456,7 @@ class WritePlan:
         path = _target_of(entry)
         if entry.kind == "remove":
             os.unlink(path)
-        elif entry.kind == "attrs":
+        elif entry.kind in ("attrs", "dirattrs"):
             os.chmod(path, entry.mode)
             if entry.uid != -1 or entry.gid != -1:
                 os.chown(path, entry.uid, entry.gid)

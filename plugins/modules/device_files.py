@@ -18,7 +18,11 @@ description:
   - Missing folders are created with O(directory_mode); existing folders are left as they are.
   - The action plugin reads O(files[].src) on the controller and sends the content; a file marked
     O(files[].secret) (a private key) is never shown, in the result, the diff or the logs.
-  - The device phase of C(playbooks/devices.yml) deploys a device's certificate, chain and key with it.
+  - With O(backup), every existing file the task changes is first copied beside itself (content, mode, owner and
+    group kept) and the copy is named in the result, so that a failed change can be put back.
+  - The device phase of C(playbooks/devices.yml) deploys a device's certificate, chain and key with it; the
+    C(edgeops.gateway.gateway) role deploys the mosquitto broker's folder, certificates and configuration with it
+    (with O(backup), for its rollback) and writes its controller-side outputs with it.
 author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
@@ -41,8 +45,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff lists every file with its SHA-256 and mode before and after; a secret file shows only its mode
-        and whether its content changes.
+      - The diff lists every changed folder and file with its SHA-256 and mode before and after; a secret file
+        shows only its mode and whether its content changes.
+      - A file with O(files[].diff_content) (and not O(files[].secret)) also shows its text before and after.
   idempotent:
     support: full
     details:
@@ -63,7 +68,7 @@ options:
     description: The files to put in place.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       path:
         description: Absolute path of the file on the host.
@@ -90,10 +95,45 @@ options:
         description: The content is secret (a private key); it never appears in the result or the diff.
         type: bool
         default: false
+      diff_content:
+        description:
+          - Show the file's text before and after in the diff (diff mode), besides its SHA-256 and mode.
+          - Ignored for a O(files[].secret) file. Files over 256 KiB or not UTF-8 show a placeholder.
+        type: bool
+        default: false
+  directories:
+    description:
+      - Folders to create with these attributes, or whose mode, owner and group to converge when they exist,
+        before the files are written.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the folder on the host.
+        type: path
+        required: true
+      mode:
+        description: The folder's mode, as an octal string such as V("0750").
+        type: raw
+        default: "0700"
+      owner:
+        description: The folder's owner (name or uid); default the user Ansible runs as.
+        type: str
+      group:
+        description: The folder's group (name or gid); default the user's group.
+        type: str
   directory_mode:
-    description: Mode of the folders the module creates.
+    description: Mode of the missing parent folders of O(files[].path) the module creates (folders not in O(directories)).
     type: raw
     default: "0700"
+  backup:
+    description:
+      - Before an existing file is changed (content or attributes), copy it beside itself, as
+        M(ansible.builtin.copy) does, and return the copy's path in RV(files[].backup_file).
+      - Nothing is copied in check mode or for a file the task creates.
+    type: bool
+    default: false
 notes:
   - Content is text (PEM); a binary O(files[].src) is refused.
 seealso:
@@ -111,6 +151,21 @@ EXAMPLES = r"""
         src: "{{ edgeops_pki_dir }}/devices/{{ inventory_hostname }}/device.key.pem"
         mode: "0600"
         secret: true
+
+- name: Deploy a broker's folder, certificates and configuration, keeping the previous versions
+  edgeops.gateway.device_files:
+    backup: true
+    directories:
+      - {path: /etc/mosquitto/certs/edgeops, mode: "0750", owner: root, group: mosquitto}
+    files:
+      - {path: /etc/mosquitto/certs/edgeops/root-ca.pem, src: "{{ edgeops_pki_dir }}/root-ca.pem", group: mosquitto}
+      - path: /etc/mosquitto/conf.d/edgeops-gateway.conf
+        content: "{{ lookup('ansible.builtin.template', 'mosquitto.conf.j2') }}"
+        mode: "0640"
+        group: mosquitto
+        diff_content: true
+  register: broker_files
+  notify: Restart mosquitto
 """
 
 RETURN = r"""
@@ -126,10 +181,35 @@ files:
     state:
       description: V(created), V(updated) (content), V(attributes) (mode, owner or group only) or V(unchanged).
       type: str
+    changed:
+      description: Whether the task (in check mode, would have) created or changed the file.
+      type: bool
     sha256:
       description: SHA-256 of the wanted content; not returned for a secret file.
       type: str
-  sample: [{path: /etc/edgeops/pki/device.pem, state: unchanged, sha256: 9f86d08...}]
+    backup_file:
+      description: With O(backup), the copy of the file as it was before the change.
+      type: str
+      returned: when a backup was made
+    mode:
+      description: With O(backup), the mode of the file before the change (the backup's mode).
+      type: str
+      returned: when a backup was made
+    owner:
+      description: With O(backup), the owner of the file before the change.
+      type: str
+      returned: when a backup was made
+    group:
+      description: With O(backup), the group of the file before the change.
+      type: str
+      returned: when a backup was made
+  sample: [{path: /etc/edgeops/pki/device.pem, state: unchanged, changed: false, sha256: 9f86d08...}]
+directories:
+  description: Every folder of O(directories), in the order given, with V(created), V(attributes) or V(unchanged).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{path: /etc/mosquitto/certs, state: unchanged, changed: false}]
 changed_files:
   description: The files that were (in check mode, would be) created or changed.
   returned: success
@@ -138,8 +218,11 @@ changed_files:
   sample: [/etc/edgeops/pki/device.key.pem]
 """
 
+import grp
 import hashlib
 import os
+import pwd
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
@@ -160,7 +243,18 @@ FILE_SPEC = {
     "owner": {"type": "str"},
     "group": {"type": "str"},
     "secret": {"type": "bool", "default": False},
+    "diff_content": {"type": "bool", "default": False},
 }
+
+DIRECTORY_SPEC = {
+    "path": {"type": "path", "required": True},
+    "mode": {"type": "raw", "default": "0700"},
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+}
+
+# A file larger than this shows a placeholder instead of its text in a content diff.
+DIFF_CONTENT_MAX = 256 * 1024
 
 
 def _describe(path, content, mode, secret):
@@ -171,18 +265,61 @@ def _describe(path, content, mode, secret):
     return f"{path}: {digest} mode {mode:04o}\n"
 
 
+def _text(content):
+    """The content as text for a diff, or a placeholder when it is not text or too large to show."""
+    if content is None:
+        return ""
+    if len(content) > DIFF_CONTENT_MAX:
+        return f"(not shown: {len(content)} bytes, more than {DIFF_CONTENT_MAX})\n"
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "(not shown: not UTF-8 text)\n"
+
+
+def _attributes(path):
+    """Mode, owner and group of an existing file, as the rollback of a backup needs them."""
+    st = os.stat(path)
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": owner, "group": group}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "files": {"type": "list", "elements": "dict", "required": True, "options": FILE_SPEC},
+            "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_SPEC},
+            "directories": {"type": "list", "elements": "dict", "default": [], "options": DIRECTORY_SPEC},
             "directory_mode": {"type": "raw", "default": "0700"},
+            "backup": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     plan = WritePlan()
     rows = []
+    directory_rows = []
     before = after = ""
+    content_diffs = []
+    existing_of = {}
     try:
+        for spec in module.params["directories"]:
+            path = spec["path"]
+            if not os.path.isabs(path):
+                module.fail_json(msg=f"directory path {path} is not absolute; give the full path on the host")
+            mode = parse_mode(spec["mode"], path)
+            state = "created" if not os.path.lexists(path) else "unchanged"
+            if plan.directory_attrs(path, mode, owner=spec["owner"], group=spec["group"], what=f"folder {path}"):
+                if state == "unchanged":
+                    state = "attributes"
+                    before += f"{path}/: folder mode {mode_of(path):04o}\n"
+                after += f"{path}/: folder mode {mode:04o}\n"
+            directory_rows.append({"path": path, "state": state, "changed": state != "unchanged"})
         for spec in module.params["files"]:
             path = spec["path"]
             if spec["content"] is None:
@@ -195,6 +332,7 @@ def main():
             content = to_bytes(spec["content"])
             mode = parse_mode(spec["mode"], path)
             existing = read_bytes(path) if os.path.isfile(path) else None
+            existing_of[path] = existing
             plan.claim(path, f"file {path}")
             plan.write(
                 path,
@@ -205,27 +343,51 @@ def main():
                 what=f"file {path}",
                 dir_mode=parse_mode(module.params["directory_mode"], "the folders"),
             )
-            entry = next((e for e in plan.entries if e.path == path), None)
+            entry = next((e for e in plan.entries if e.path == path and e.kind != "dirattrs"), None)
             if existing is None:
                 state = "created"
             elif entry is None:
                 state = "unchanged"
             else:
                 state = "updated" if entry.kind == "write" else "attributes"
-            row = {"path": path, "state": state}
+            row = {"path": path, "state": state, "changed": state != "unchanged"}
             if not spec["secret"]:
                 row["sha256"] = hashlib.sha256(content).hexdigest()
             rows.append(row)
             if state != "unchanged":
                 before += _describe(path, existing, mode_of(path), spec["secret"])
                 after += _describe(path, content, mode, spec["secret"])
+                if spec["diff_content"] and not spec["secret"] and state != "attributes":
+                    content_diffs.append(
+                        {
+                            "before": _text(existing),
+                            "after": _text(content),
+                            "before_header": f"{path} (before)" if existing is not None else f"{path} (absent)",
+                            "after_header": f"{path} (after)",
+                        }
+                    )
+        plan.check()
+        # Contents are masked in the output as no_log values; the text of a file shown with
+        # diff_content (never a secret one) is taken out of that mask, or its diff would be masked.
+        secrets = {spec["content"] for spec in module.params["files"] if spec["secret"]}
+        for spec in module.params["files"]:
+            if spec["diff_content"] and not spec["secret"] and spec["content"] not in secrets:
+                module.no_log_values.discard(spec["content"])
+        if module.params["backup"] and not module.check_mode:
+            # Every existing file the task replaces or re-attributes is copied first (content, mode,
+            # owner and group kept), so that a failed change can be put back.
+            for row in rows:
+                if row["state"] in ("updated", "attributes"):
+                    row.update(_attributes(row["path"]))
+                    row["backup_file"] = module.backup_local(row["path"])
         plan.apply(check_mode=module.check_mode)
     except WriteError as exc:
         module.fail_json(msg=str(exc), changed=exc.changed)
-    changed_files = [row["path"] for row in rows if row["state"] != "unchanged"]
-    result = {"changed": plan.changed, "files": rows, "changed_files": changed_files}
+    changed_files = [row["path"] for row in rows if row["changed"]]
+    result = {"changed": plan.changed, "files": rows, "changed_files": changed_files, "directories": directory_rows}
     if module._diff:
-        result["diff"] = {"before": before, "after": after, "before_header": "files", "after_header": "files"}
+        summary = {"before": before, "after": after, "before_header": "files", "after_header": "files"}
+        result["diff"] = [summary, *content_diffs] if content_diffs else summary
     module.exit_json(**result)
 
 

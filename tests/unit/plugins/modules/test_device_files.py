@@ -93,3 +93,61 @@ def test_a_file_without_content_is_refused_saying_how_to_fix_it(tmp_path, capsys
     result = run(capsys, {"files": [{"path": str(tmp_path / "x.pem")}]})
     assert result["rc"] == 1
     assert "give content, or src" in result["msg"]
+
+
+def broker_args(folder, conf, backup=True):
+    return {
+        "backup": backup,
+        "directories": [{"path": str(folder / "certs"), "mode": "0750"}],
+        "files": [
+            {"path": str(folder / "certs" / "root.pem"), "content": CERT},
+            {"path": str(folder / "certs" / "server.key.pem"), "content": KEY, "mode": "0640", "secret": True},
+            {"path": str(folder / "broker.conf"), "content": conf, "mode": "0640", "diff_content": True},
+        ],
+    }
+
+
+def test_directories_files_backups_and_content_diffs_in_four_runs(tmp_path, capsys):
+    folder = tmp_path / "broker"
+    conf = "listener 8883\ncafile /etc/root.pem\n"
+    args = broker_args(folder, conf)
+    results = [run(capsys, args, check_mode=check) for check in (True, False, True, False)]
+    assert [r["rc"] for r in results] == [0, 0, 0, 0], [r.get("msg") for r in results]
+    assert [r["changed"] for r in results] == [True, True, False, False]
+    assert results[1]["directories"] == [{"path": str(folder / "certs"), "state": "created", "changed": True}]
+    assert stat.S_IMODE(os.stat(folder / "certs").st_mode) == 0o750
+    # A created file has nothing to back up; the config's text is in the diff, the key's never.
+    assert not any("backup_file" in row for row in results[1]["files"])
+    diffs = results[1]["diff"]
+    assert isinstance(diffs, list) and len(diffs) == 2
+    assert diffs[1]["after"] == conf and diffs[1]["before"] == ""
+    assert all("keymaterial" not in r["raw"] for r in results)
+    assert results[3]["directories"][0]["state"] == "unchanged"
+
+    # A changed config and a folder with the wrong mode: the old config is kept as a backup with its
+    # attributes, the folder gets its mode back, and the diff shows the config's text before and after.
+    os.chmod(folder / "certs", 0o755)
+    new_conf = conf.replace("8883", "8884")
+    result = run(capsys, broker_args(folder, new_conf))
+    assert result["changed"]
+    assert result["directories"][0]["state"] == "attributes"
+    assert stat.S_IMODE(os.stat(folder / "certs").st_mode) == 0o750
+    row = result["files"][2]
+    assert row["state"] == "updated" and row["mode"] == "0640"
+    assert open(row["backup_file"]).read() == conf
+    assert stat.S_IMODE(os.stat(row["backup_file"]).st_mode) == 0o640
+    assert (folder / "broker.conf").read_text() == new_conf
+    assert result["diff"][1]["before"] == conf and result["diff"][1]["after"] == new_conf
+    assert "8884" not in result["diff"][0]["after"]  # the summary holds digests, not text
+
+
+def test_no_backup_in_check_mode_and_a_folder_that_is_a_file_is_refused(tmp_path, capsys):
+    folder = tmp_path / "broker"
+    assert run(capsys, broker_args(folder, "a\n"))["changed"]
+    result = run(capsys, broker_args(folder, "b\n"), check_mode=True)
+    assert result["changed"] and "backup_file" not in result["files"][2]
+    assert sorted(os.listdir(folder)) == ["broker.conf", "certs"]
+    (tmp_path / "other").write_text("x")
+    refused = run(capsys, dict(broker_args(tmp_path / "x", "a\n"), directories=[{"path": str(tmp_path / "other")}]))
+    assert refused["rc"] == 1 and "is a file, not a folder" in refused["msg"]
+    assert not (tmp_path / "x").exists()
