@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
@@ -74,6 +76,25 @@ def downstream_connection_string(connection_string, gateway_hostname):
         raise AnsibleFilterError(f"downstream_connection_string: {exc}") from None
 
 
+def downstream_files(downstream, directory, gateway_hostname, connection_strings=None):
+    """The files of the downstream devices' connection settings, as edgeops.gateway.device_files takes them.
+
+    ``downstream`` maps each device to its settings; a device with a connection string in ``connection_strings``
+    gets it (through the gateway) in its file, which is then marked secret. Every file is mode 0600 and holds
+    the settings as indented JSON with sorted keys, as ``to_nice_json(sort_keys=true)`` writes them.
+    """
+    connection_strings = connection_strings or {}
+    files = []
+    for device in sorted(downstream or {}):
+        settings = dict(downstream[device])
+        secret = device in connection_strings
+        if secret:
+            settings["connection_string"] = downstream_connection_string(connection_strings[device], gateway_hostname)
+        content = json.dumps(settings, indent=4, sort_keys=True, separators=(",", ": "))
+        files.append({"path": f"{directory}/{device}.json", "content": content, "mode": "0600", "secret": secret})
+    return files
+
+
 def hostname_problem(value, what="gateway_hostname", allow_ip=True, os_hostname=None):
     """The collection's host name rule for a role's input: None when valid, else what to fix.
 
@@ -113,8 +134,15 @@ def gateway_failure_reason(task_name, msg="", hint="", stderr=""):
 
 
 def gateway_failure_message(reason, runtime, host, restored=None):
-    """The message a failed gateway ends with: what was rolled back (or that nothing changed), and why."""
-    restored = [str(p) for p in (restored or []) if p]
+    """The message a failed gateway ends with: what was rolled back (or that nothing changed), and why.
+
+    ``restored`` holds the files put back: paths, or the task results of the changed files (``dest`` of a copy,
+    ``path`` of a device_files row).
+    """
+    restored = [
+        str(p.get("dest") or p.get("path") or "") if isinstance(p, Mapping) else str(p or "") for p in (restored or [])
+    ]
+    restored = [p for p in restored if p]
     if restored:
         done = "the change was rolled back to the previous configuration and certificates (" + ", ".join(restored) + ")"
     else:
@@ -163,6 +191,7 @@ class FilterModule:
         return {
             "deployment_manifest": deployment_manifest,
             "downstream_connection_string": downstream_connection_string,
+            "downstream_files": downstream_files,
             "hostname_problem": hostname_problem,
             "edge_ca_problem": edge_ca_problem,
             "gateway_failure_reason": gateway_failure_reason,

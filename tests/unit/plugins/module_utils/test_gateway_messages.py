@@ -91,3 +91,35 @@ def test_several_failed_daemons_and_only_the_last_log_lines():
     assert text.startswith("the IoT Edge daemons aziot-keyd (inactive), aziot-edged (activating) did not come up after")
     assert "iotedge system status" not in text
     assert "line 3" not in text and "line 4 | line 5 | line 6 | line 7 | line 8" in text
+
+
+def test_the_restored_files_are_named_from_paths_or_task_results():
+    rows = [
+        {"dest": "/etc/aziot/config.toml", "changed": True},
+        {"path": "/etc/mosquitto/conf.d/edgeops-gateway.conf", "changed": True, "backup_file": "/x~"},
+        "/etc/mosquitto/certs/edgeops/root-ca.pem",
+        {"changed": True},
+    ]
+    text = message("the check failed", "mosquitto", "gw1", rows)
+    assert text == (
+        "mosquitto on gw1: the change was rolled back to the previous configuration and certificates "
+        "(/etc/aziot/config.toml, /etc/mosquitto/conf.d/edgeops-gateway.conf, /etc/mosquitto/certs/edgeops/root-ca.pem)"
+        " because the check failed. Fix the cause and run again."
+    )
+
+
+def test_downstream_files_mark_the_files_with_a_connection_string_secret():
+    files = FilterModule().filters()["downstream_files"]
+    settings = {"dev2": {"device": "dev2", "mqtt_port": 8883}, "dev1": {"device": "dev1", "mqtt_port": 8883}}
+    key = "c2VjcmV0a2V5MTIzNDU2Nzg5MA=="
+    rows = files(
+        settings,
+        "/out/gw1/downstream",
+        "gw1.site.lab",
+        {"dev2": f"HostName=h.azure-devices.net;DeviceId=dev2;SharedAccessKey={key}"},
+    )
+    assert [r["path"] for r in rows] == ["/out/gw1/downstream/dev1.json", "/out/gw1/downstream/dev2.json"]
+    assert [r["secret"] for r in rows] == [False, True]
+    assert {r["mode"] for r in rows} == {"0600"}
+    assert rows[0]["content"] == '{\n    "device": "dev1",\n    "mqtt_port": 8883\n}'
+    assert "GatewayHostName=gw1.site.lab" in rows[1]["content"] and key in rows[1]["content"]
