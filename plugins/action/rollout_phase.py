@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for edgeops.gateway.rollout_phase: the start of a rollout phase on one host, in one task.
 
-Everything here is the controller's bookkeeping, except the optional probe: one ``ansible.builtin.ping`` through
-the host's own connection, so that a host that does not answer is recorded and left out before the phase touches
-it (a play whose hosts all fail at their first task would end the whole ``ansible-playbook`` run before the site
-report). The result's ``facts`` are the host facts the site report reads; the role applies them with one
-``set_fact`` (facts an action returns as ``ansible_facts`` become top-level variables only through
-INJECT_FACTS_AS_VARS, whose default is deprecated from ansible-core 2.20).
+Everything here is the controller's bookkeeping, except the optional probe: one ``echo pong`` through the host's
+own connection (the connection's shell, no module: no Python to start on the host, no module to build), so that
+a host that does not answer is recorded and left out before the phase touches it (a play whose hosts all fail at
+their first task would end the whole ``ansible-playbook`` run before the site report). The result's ``facts`` are
+the host facts the site report reads; the role applies them with one ``set_fact`` (facts an action returns as
+``ansible_facts`` become top-level variables only through INJECT_FACTS_AS_VARS, whose default is deprecated from
+ansible-core 2.20).
 """
 
 from __future__ import annotations
@@ -130,10 +131,14 @@ def skip_reason(host_vars, chain, index, problem):
     return f"{role} {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
 
 
+PROBE_COMMAND = "echo pong"
+
+
 def probe_failure(phase, probe_result):
-    """The unreachable record for a probe result that shows the host did not run the ping module, or None."""
-    if probe_result.get("unreachable") or "ping" not in probe_result:
-        msg = probe_result.get("msg") or "the host did not answer"
+    """The unreachable record for a probe result that shows the host did not answer ``echo pong``, or None."""
+    answered = probe_result.get("rc") == 0 and "pong" in to_text(probe_result.get("stdout", ""))
+    if probe_result.get("unreachable") or not answered:
+        msg = probe_result.get("msg") or to_text(probe_result.get("stderr") or "").strip() or "the host did not answer"
         return {"phase": phase, "msg": to_text(msg), "unreachable": True}
     return None
 
@@ -165,9 +170,7 @@ class ActionModule(ActionBase):
         if not end_host and probe:
             probed = True
             try:
-                probe_result = self._execute_module(
-                    module_name="ansible.builtin.ping", module_args={}, task_vars=task_vars
-                )
+                probe_result = self._low_level_execute_command(PROBE_COMMAND)
             except AnsibleConnectionFailure as exc:
                 probe_result = {"unreachable": True, "msg": to_text(exc)}
             failure = probe_failure(phase, probe_result)

@@ -24,9 +24,10 @@ description:
   - In the V(verify) phase, a host whose upstream IoT Edge gateway is C(awaiting_deployment) (its C(gateway_result)
     from the gateway role, when IoT Edge runs but edgeHub serves nothing until the deployment is set in IoT Hub) is
     left out the same way, with the gateway's hint; its handshake would only be refused.
-  - With O(probe=true) (the default in every phase but V(pki)) the action then runs M(ansible.builtin.ping) on
-    the host through its connection. A host that does not answer (its connection fails, or the module cannot run
-    on it) gets C(edgeops_rollout_failure) with C(unreachable=true) and RV(end_host=true); the task itself does
+  - With O(probe=true) (the default in every phase but V(pki)) the action then runs C(echo pong) on the host
+    through its connection, in the connection's shell (no module is built or sent and no Python starts on the
+    host), so the probe costs one round trip. A host that does not answer (its connection fails, or the command
+    does not print C(pong)) gets C(edgeops_rollout_failure) with C(unreachable=true) and RV(end_host=true); the task itself does
     not fail and the host is not marked unreachable, so a play whose hosts are all unreachable still reaches the
     site report.
   - This is an action. The bookkeeping runs on the controller; only the probe reaches the host.
@@ -46,7 +47,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - The same in check mode; the probe (M(ansible.builtin.ping)) changes nothing on the host.
+      - The same in check mode; the probe (C(echo pong)) changes nothing on the host.
   diff_mode:
     support: none
   idempotent:
@@ -57,7 +58,8 @@ attributes:
   platform:
     platforms: posix
     details:
-      - The probe is M(ansible.builtin.ping); the bookkeeping runs on the controller.
+      - The probe is C(echo pong) in the connection's shell (POSIX shells and PowerShell both print it; only POSIX
+        hosts have run it); the bookkeeping runs on the controller.
 options:
   phase:
     description: The phase the play runs.
@@ -66,7 +68,7 @@ options:
     choices: [pki, gateways, devices, verify]
   probe:
     description:
-      - Check with one M(ansible.builtin.ping) that the host answers, after the bookkeeping and only for a host
+      - Check with one C(echo pong) that the host answers, after the bookkeeping and only for a host
         that is not left out.
       - Default V(false) for V(pki) (the PKI is made on the controller) and V(true) for the other phases.
     type: bool

@@ -126,14 +126,22 @@ def test_a_host_with_a_healthy_upstream_goes_on():
     assert start_phase("gateways", "gw2", hostvars["gw2"], hostvars) == ({"edgeops_rollout_phase": "gateways"}, False)
 
 
-def test_a_probe_that_did_not_run_the_module_is_unreachable():
-    assert probe_failure("devices", {"ping": "pong"}) is None
+def test_a_probe_that_did_not_answer_is_unreachable():
+    assert probe_failure("devices", {"rc": 0, "stdout": "pong\n", "stderr": ""}) is None
+    assert probe_failure("devices", {"rc": 0, "stdout": "pong\r\n"}) is None
+    # The container is gone under the docker connection: the command fails with the engine's words.
+    assert probe_failure(
+        "verify", {"rc": 1, "stdout": "", "stderr": "Error response from daemon: container x is not running\n"}
+    ) == {
+        "phase": "verify",
+        "msg": "Error response from daemon: container x is not running",
+        "unreachable": True,
+    }
     assert probe_failure("devices", {"unreachable": True, "msg": "ssh: connect to host: Connection refused"}) == {
         "phase": "devices",
         "msg": "ssh: connect to host: Connection refused",
         "unreachable": True,
     }
-    # A stopped container under the docker connection: a failed result without the module's output.
     assert probe_failure("verify", {"failed": True, "msg": "Module result deserialization failed"})["unreachable"]
     assert probe_failure("verify", {"failed": True})["msg"] == "the host did not answer"
 
