@@ -41,7 +41,9 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode reports which files would be created or changed, after the same checks as a real run.
+      - Check mode reports which files would be created or changed, after the same checks as a real run, except
+        that an owner or group that does not exist yet is a warning (a package installed earlier in a real run
+        creates it); a real run refuses it before the first write.
   diff_mode:
     support: full
     details:
@@ -291,6 +293,25 @@ def _attributes(path):
     return {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": owner, "group": group}
 
 
+def _owner_in_check_mode(module, name, kind, path):
+    """In check mode, an owner or group that does not exist yet is a warning, not a refusal.
+
+    An earlier task of the same run (the package that creates the user) would create it in a real run, and check
+    mode has not run that task; the real run still refuses it before the first write if it is still missing.
+    """
+    if not module.check_mode or name in (None, "") or str(name).isdigit():
+        return name
+    try:
+        (pwd.getpwnam if kind == "owner" else grp.getgrnam)(name)
+    except KeyError:
+        module.warn(
+            f"the {kind} '{name}' of {path} does not exist on this host yet: check mode goes on without it; a real "
+            "run refuses it before writing anything unless an earlier task (a package) creates it"
+        )
+        return None
+    return name
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -314,7 +335,9 @@ def main():
                 module.fail_json(msg=f"directory path {path} is not absolute; give the full path on the host")
             mode = parse_mode(spec["mode"], path)
             state = "created" if not os.path.lexists(path) else "unchanged"
-            if plan.directory_attrs(path, mode, owner=spec["owner"], group=spec["group"], what=f"folder {path}"):
+            owner = _owner_in_check_mode(module, spec["owner"], "owner", path)
+            group = _owner_in_check_mode(module, spec["group"], "group", path)
+            if plan.directory_attrs(path, mode, owner=owner, group=group, what=f"folder {path}"):
                 if state == "unchanged":
                     state = "attributes"
                     before += f"{path}/: folder mode {mode_of(path):04o}\n"
@@ -338,8 +361,8 @@ def main():
                 path,
                 content,
                 mode,
-                owner=spec["owner"],
-                group=spec["group"],
+                owner=_owner_in_check_mode(module, spec["owner"], "owner", path),
+                group=_owner_in_check_mode(module, spec["group"], "group", path),
                 what=f"file {path}",
                 dir_mode=parse_mode(module.params["directory_mode"], "the folders"),
             )

@@ -151,3 +151,17 @@ def test_no_backup_in_check_mode_and_a_folder_that_is_a_file_is_refused(tmp_path
     refused = run(capsys, dict(broker_args(tmp_path / "x", "a\n"), directories=[{"path": str(tmp_path / "other")}]))
     assert refused["rc"] == 1 and "is a file, not a folder" in refused["msg"]
     assert not (tmp_path / "x").exists()
+
+
+def test_an_owner_that_does_not_exist_yet_is_a_warning_in_check_mode_and_refused_for_real(tmp_path, capsys):
+    args = {
+        "directories": [{"path": str(tmp_path / "certs"), "mode": "0750", "group": "edgeops-no-such-group"}],
+        "files": [{"path": str(tmp_path / "certs" / "a.pem"), "content": CERT, "owner": "edgeops-no-such-user"}],
+    }
+    checked = run(capsys, args, check_mode=True)
+    assert checked["rc"] == 0 and checked["changed"]
+    warnings = json.dumps(checked.get("warnings", []))
+    assert "group 'edgeops-no-such-group'" in warnings and "owner 'edgeops-no-such-user'" in warnings, warnings
+    refused = run(capsys, args)
+    assert refused["rc"] == 1 and "does not exist on this host" in refused["msg"]
+    assert not (tmp_path / "certs").exists()
