@@ -293,23 +293,30 @@ def _attributes(path):
     return {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": owner, "group": group}
 
 
-def _owner_in_check_mode(module, name, kind, path):
+def _owner_in_check_mode(module, name, kind, path, missing):
     """In check mode, an owner or group that does not exist yet is a warning, not a refusal.
 
     An earlier task of the same run (the package that creates the user) would create it in a real run, and check
     mode has not run that task; the real run still refuses it before the first write if it is still missing.
+    The paths are collected in ``missing`` for one warning per name.
     """
     if not module.check_mode or name in (None, "") or str(name).isdigit():
         return name
     try:
         (pwd.getpwnam if kind == "owner" else grp.getgrnam)(name)
     except KeyError:
-        module.warn(
-            f"the {kind} '{name}' of {path} does not exist on this host yet: check mode goes on without it; a real "
-            "run refuses it before writing anything unless an earlier task (a package) creates it"
-        )
+        missing.setdefault((kind, name), []).append(path)
         return None
     return name
+
+
+def _warn_missing(module, missing):
+    for (kind, name), paths in missing.items():
+        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+        module.warn(
+            f"the {kind} '{name}' of {paths[0]}{more} does not exist on this host yet: check mode goes on without "
+            "it; a real run refuses it before writing anything unless an earlier task (a package) creates it"
+        )
 
 
 def main():
@@ -328,6 +335,7 @@ def main():
     before = after = ""
     content_diffs = []
     existing_of = {}
+    missing = {}
     try:
         for spec in module.params["directories"]:
             path = spec["path"]
@@ -335,8 +343,8 @@ def main():
                 module.fail_json(msg=f"directory path {path} is not absolute; give the full path on the host")
             mode = parse_mode(spec["mode"], path)
             state = "created" if not os.path.lexists(path) else "unchanged"
-            owner = _owner_in_check_mode(module, spec["owner"], "owner", path)
-            group = _owner_in_check_mode(module, spec["group"], "group", path)
+            owner = _owner_in_check_mode(module, spec["owner"], "owner", path, missing)
+            group = _owner_in_check_mode(module, spec["group"], "group", path, missing)
             if plan.directory_attrs(path, mode, owner=owner, group=group, what=f"folder {path}"):
                 if state == "unchanged":
                     state = "attributes"
@@ -361,8 +369,8 @@ def main():
                 path,
                 content,
                 mode,
-                owner=_owner_in_check_mode(module, spec["owner"], "owner", path),
-                group=_owner_in_check_mode(module, spec["group"], "group", path),
+                owner=_owner_in_check_mode(module, spec["owner"], "owner", path, missing),
+                group=_owner_in_check_mode(module, spec["group"], "group", path, missing),
                 what=f"file {path}",
                 dir_mode=parse_mode(module.params["directory_mode"], "the folders"),
             )
@@ -389,6 +397,7 @@ def main():
                             "after_header": f"{path} (after)",
                         }
                     )
+        _warn_missing(module, missing)
         plan.check()
         # Contents are masked in the output as no_log values; the text of a file shown with
         # diff_content (never a secret one) is taken out of that mask, or its diff would be masked.

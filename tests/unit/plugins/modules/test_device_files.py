@@ -156,12 +156,16 @@ def test_no_backup_in_check_mode_and_a_folder_that_is_a_file_is_refused(tmp_path
 def test_an_owner_that_does_not_exist_yet_is_a_warning_in_check_mode_and_refused_for_real(tmp_path, capsys):
     args = {
         "directories": [{"path": str(tmp_path / "certs"), "mode": "0750", "group": "edgeops-no-such-group"}],
-        "files": [{"path": str(tmp_path / "certs" / "a.pem"), "content": CERT, "owner": "edgeops-no-such-user"}],
+        "files": [
+            {"path": str(tmp_path / "certs" / "a.pem"), "content": CERT, "owner": "edgeops-no-such-user"},
+            {"path": str(tmp_path / "certs" / "b.pem"), "content": CHAIN, "group": "edgeops-no-such-group"},
+        ],
     }
     checked = run(capsys, args, check_mode=True)
     assert checked["rc"] == 0 and checked["changed"]
     warnings = json.dumps(checked.get("warnings", []))
     assert "group 'edgeops-no-such-group'" in warnings and "owner 'edgeops-no-such-user'" in warnings, warnings
+    assert len(checked["warnings"]) == 2  # one per missing name
     refused = run(capsys, args)
     assert refused["rc"] == 1 and "does not exist on this host" in refused["msg"]
     assert not (tmp_path / "certs").exists()
