@@ -70,6 +70,16 @@ def _resolve_group(group, path):
         ) from None
 
 
+def is_unknown_id(kind, name, path):
+    """Whether the owner (kind "owner") or group ("group") ``name`` does not exist on this host, by the same
+    lookup a write makes (names and numeric ids; an empty name is no id)."""
+    try:
+        (_resolve_owner if kind == "owner" else _resolve_group)(name, path)
+    except WriteError:
+        return True
+    return False
+
+
 def parse_mode(mode, path):
     """An int mode from an int or an octal string ('0600', '600'); refuses anything else."""
     value = mode

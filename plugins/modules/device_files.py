@@ -224,7 +224,6 @@ import grp
 import hashlib
 import os
 import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
@@ -232,6 +231,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.edgeops.gateway.plugins.module_utils._io import (
     WriteError,
     WritePlan,
+    is_unknown_id,
     mode_of,
     parse_mode,
     read_bytes,
@@ -290,7 +290,7 @@ def _attributes(path):
         group = grp.getgrgid(st.st_gid).gr_name
     except KeyError:
         group = str(st.st_gid)
-    return {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": owner, "group": group}
+    return {"mode": f"{mode_of(path):04o}", "owner": owner, "group": group}
 
 
 def _owner_in_check_mode(module, name, kind, path, missing):
@@ -300,11 +300,7 @@ def _owner_in_check_mode(module, name, kind, path, missing):
     mode has not run that task; the real run still refuses it before the first write if it is still missing.
     The paths are collected in ``missing`` for one warning per name.
     """
-    if not module.check_mode or name in (None, "") or str(name).isdigit():
-        return name
-    try:
-        (pwd.getpwnam if kind == "owner" else grp.getgrnam)(name)
-    except KeyError:
+    if module.check_mode and is_unknown_id(kind, name, path):
         missing.setdefault((kind, name), []).append(path)
         return None
     return name
@@ -334,7 +330,6 @@ def main():
     directory_rows = []
     before = after = ""
     content_diffs = []
-    existing_of = {}
     missing = {}
     try:
         for spec in module.params["directories"]:
@@ -363,7 +358,6 @@ def main():
             content = to_bytes(spec["content"])
             mode = parse_mode(spec["mode"], path)
             existing = read_bytes(path) if os.path.isfile(path) else None
-            existing_of[path] = existing
             plan.claim(path, f"file {path}")
             plan.write(
                 path,
