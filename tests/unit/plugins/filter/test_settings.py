@@ -1,0 +1,70 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""role_settings_problems: the roles' settings of many hosts checked against the roles' real argument specs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.edgeops.gateway.plugins.filter.settings import FilterModule
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+problems = FilterModule().filters()["role_settings_problems"]
+
+
+def options(role):
+    with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+
+
+SPECS = {"trust_store": options("trust_store"), "handshake_check": options("handshake_check")}
+
+
+def test_right_settings_pass_with_the_conversions_of_ansible():
+    hostvars = {
+        "dev1": {"handshake_check_port": "5671", "trust_store_verify": "yes", "other": object()},
+        "dev2": {},
+    }
+    assert problems(hostvars, ["dev1", "dev2"], SPECS) == []
+
+
+def test_every_wrong_setting_is_named_with_its_host_and_role():
+    hostvars = {
+        "dev1": {"trust_store_multiple": "sometimes"},
+        "dev2": {"handshake_check_port": "eighty", "trust_store_multiple": "first"},
+        "dev3": {"handshake_check_port": 443},
+    }
+    found = problems(hostvars, ["dev1", "dev2", "dev3"], SPECS)
+    assert len(found) == 2
+    assert found[0].startswith("dev1: the trust_store role: value of trust_store_multiple must be one of")
+    assert "got: sometimes" in found[0]
+    assert found[1].startswith("dev2: the handshake_check role: argument 'handshake_check_port' is of type str")
+
+
+def test_only_the_hosts_given_are_checked():
+    hostvars = {"dev1": {"trust_store_multiple": "sometimes"}, "dev2": {}}
+    assert problems(hostvars, ["dev2"], SPECS) == []
+
+
+def test_a_no_log_value_is_masked():
+    spec = {"secret_option": {"type": "str", "choices": ["a", "b"], "no_log": True}}
+    found = problems({"dev1": {"secret_option": "hunter2-value"}}, ["dev1"], {"role": spec})
+    assert len(found) == 1
+    assert "hunter2-value" not in found[0]
+    assert "********" in found[0]
+
+
+def test_the_trust_store_keystore_password_is_no_log_in_the_role_spec():
+    assert SPECS["trust_store"]["trust_store_keystore_password"].get("no_log") is True
+
+
+def test_a_host_outside_the_inventory_and_bad_specs_are_refused():
+    with pytest.raises(AnsibleFilterError, match="dev9 is not a host of the inventory"):
+        problems({}, ["dev9"], SPECS)
+    with pytest.raises(AnsibleFilterError, match="must map a role"):
+        problems({"dev1": {}}, ["dev1"], ["trust_store"])
+    with pytest.raises(AnsibleFilterError, match="must be a mapping"):
+        problems({"dev1": {}}, ["dev1"], {"trust_store": ["x"]})
