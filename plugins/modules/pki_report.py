@@ -154,6 +154,17 @@ now:
   description: The moment the report was made for (UTC).
   returned: success
   type: str
+path:
+  description: The PKI directory read (O(path)).
+  returned: success
+  type: str
+  sample: /srv/pki/site-a
+  version_added: 0.2.0
+renew_window:
+  description: The renew window the C(renew) flags were computed with (O(renew_window)); V(null) for the default.
+  returned: success
+  type: str
+  version_added: 0.2.0
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -180,6 +191,8 @@ def main():
         result = report(module.params["path"], utcnow(), parse_renew_window(module.params["renew_window"]))
     except PKIError as exc:
         module.fail_json(msg=str(exc))
+    # what was read, so that a later play of the same run can tell whether this reading is the one it needs
+    result.update(path=module.params["path"], renew_window=module.params["renew_window"])
     module.exit_json(**result)
 
 

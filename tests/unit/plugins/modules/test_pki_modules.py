@@ -316,6 +316,8 @@ def test_pki_report_reads_only(tmp_path, capsys, root):
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     result = run(capsys, pki_report, {"path": str(tmp_path), "renew_window": "5d"})
     assert not result["changed"]
+    # what was read, for a later play of the run to tell whether it can use this reading
+    assert (result["path"], result["renew_window"]) == (str(tmp_path), "5d")
     assert result["renew"] == ["devices/dev1/device.pem"]
     assert result["certificates"][0]["days_left"] in (2, 3)
     assert "inside its renew window" in result["certificates"][0]["reasons"][0]
@@ -327,6 +329,7 @@ def test_pki_report_reads_only(tmp_path, capsys, root):
 def test_pki_report_takes_pki_dir_as_an_alias(tmp_path, capsys, root):
     result = run(capsys, pki_report, {"pki_dir": str(tmp_path)})
     assert result["rc"] == 0
+    assert (result["path"], result["renew_window"]) == (str(tmp_path), None)
     assert [c["relative_path"] for c in result["certificates"]] == ["root-ca.pem"]
 
 
