@@ -30,17 +30,21 @@ def role_settings_problems(hostvars, hosts, specs):
     """
     if not isinstance(specs, Mapping):
         raise AnsibleFilterError("role_settings_problems: specs must map a role's name to its options")
+    # one validator per role, used for every host
+    validators = {}
+    for role, options in specs.items():
+        if not isinstance(options, Mapping):
+            raise AnsibleFilterError(f"role_settings_problems: the options of the role {role} must be a mapping")
+        validators[role] = (options, ArgumentSpecValidator(dict(options)))
     problems = []
     for host in list(hosts or []):
         try:
             host_vars = hostvars[host]
         except KeyError:
             raise AnsibleFilterError(f"role_settings_problems: {host} is not a host of the inventory") from None
-        for role, options in specs.items():
-            if not isinstance(options, Mapping):
-                raise AnsibleFilterError(f"role_settings_problems: the options of the role {role} must be a mapping")
+        for role, (options, validator) in validators.items():
             params = {name: host_vars[name] for name in options if name in host_vars}
-            errors = ArgumentSpecValidator(dict(options)).validate(params).error_messages
+            errors = validator.validate(params).error_messages
             if not errors:
                 continue
             message = ", ".join(errors)
