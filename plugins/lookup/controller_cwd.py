@@ -18,7 +18,7 @@ description:
     their own, so neither tells this folder.
   - Takes no terms.
 author:
-  - edgeops.gateway contributors
+  - edgeops.gateway maintainers (@edgeops)
 notes:
   - Fails with a message when the folder has been removed while ansible-playbook runs.
 """
