@@ -55,7 +55,7 @@ options:
       - The step (1 to 5) whose result is recorded. Without it the module only reads the state.
     type: int
     choices: [1, 2, 3, 4, 5]
-  until:
+  last_step:
     description:
       - The last step to run now; RV(runs) holds no later step. V(2) stops after both roots are trusted, before any
         gateway changes.
@@ -238,7 +238,7 @@ def main():
         argument_spec={
             "path": {"type": "path", "required": True},
             "step": {"type": "int", "choices": [1, 2, 3, 4, 5]},
-            "until": {"type": "int", "choices": [1, 2, 3, 4, 5], "default": 5},
+            "last_step": {"type": "int", "choices": [1, 2, 3, 4, 5], "default": 5},
             "hosts": {"type": "list", "elements": "str", "default": []},
             "results": {"type": "list", "elements": "raw", "default": []},
             "complete": {"type": "bool", "default": True},
@@ -271,7 +271,7 @@ def main():
     result = {
         "changed": changed,
         "state": state,
-        "runs": [step for step in rot.runs(state, module.check_mode) if step <= params["until"]],
+        "runs": [step for step in rot.runs(state, module.check_mode) if step <= params["last_step"]],
         "next_step": rot.next_step(state),
         "blocking": rot.blocking_devices(state),
         "failures": failed,

@@ -29,7 +29,7 @@ def test_reading_a_missing_file_writes_nothing(tmp_path, capsys):
     assert result["next_step"] == 1 and result["runs"] == [1]
     assert not path.exists()
     assert run(capsys, {"path": str(path)}, check_mode=True)["runs"] == [1, 2, 3, 4, 5]
-    assert run(capsys, {"path": str(path), "until": 2}, check_mode=True)["runs"] == [1, 2]
+    assert run(capsys, {"path": str(path), "last_step": 2}, check_mode=True)["runs"] == [1, 2]
 
 
 def test_recording_twice_check_real_check_real(tmp_path, capsys):
