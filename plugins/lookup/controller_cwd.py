@@ -14,8 +14,7 @@ description:
   - Unlike the E(PWD) environment variable, which only a shell keeps, this is the process's own working
     folder, so it is right also when ansible-playbook is started without a shell in another folder (a
     program that starts it with a working folder of its own, such as a job runner).
-  - Ansible's C(pipe) lookup runs its command in the playbook's folder, and an async task runs in C(/), so
-    neither tells this folder.
+  - Ansible's C(pipe) lookup runs its command in the playbook's folder, so it does not tell this folder.
   - Takes no terms.
 author:
   - edgeops.gateway maintainers (@edgeops)
