@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import datetime
+import re
 from html.parser import HTMLParser
+
+import pytest
 
 from ansible_collections.edgeops.gateway.plugins.module_utils._report import build_report
 from ansible_collections.edgeops.gateway.plugins.module_utils._report_html import (
@@ -143,6 +146,71 @@ def test_a_site_of_200_devices_is_one_page_with_200_device_nodes():
     page = Page(render_site_html(_report(devices=200)))
     assert sum(1 for n in page.nodes if n["data-kind"] == "device") == 200
     assert len(page.rows["devices"]) == 200
+
+
+def _topology(html):
+    """The topology's lines (x1, y1, x2, y2, stroke, class) and node boxes (host, x, y, w, h) from the page."""
+    svg = html[html.index('<svg id="topology"') : html.index("</svg>", html.index('<svg id="topology"'))]
+    lines = [
+        (float(x1), float(y1), float(x2), float(y2), stroke, css)
+        for x1, y1, x2, y2, stroke, css in re.findall(
+            r'<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)" stroke="([^"]+)"[^>]*?(?: class="([^"]+)")?/>',
+            svg,
+        )
+    ]
+    boxes = [
+        (host, float(x), float(y), float(w), float(h))
+        for host, x, y, w, h in re.findall(
+            r'data-host="([^"]+)".*?<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', svg
+        )
+    ]
+    return lines, boxes
+
+
+def _touch(a, b):
+    """Whether two axis-aligned segments meet (cross, touch or overlap)."""
+    ax1, ax2 = sorted((a[0], a[2]))
+    ay1, ay2 = sorted((a[1], a[3]))
+    bx1, bx2 = sorted((b[0], b[2]))
+    by1, by2 = sorted((b[1], b[3]))
+    return ax1 <= bx2 + 0.01 and bx1 <= ax2 + 0.01 and ay1 <= by2 + 0.01 and by1 <= ay2 + 0.01
+
+
+@pytest.mark.parametrize("devices", [1, 3, 10, 11, 23, 200])
+def test_links_run_in_the_gaps_and_join_every_device_to_its_gateway(devices):
+    html = render_site_html(_report(devices=devices))
+    lines, boxes = _topology(html)
+    assert len(boxes) == devices + 1
+    # no line enters a box (the lines are horizontal or vertical; a drop ends on its box's top edge)
+    for line in lines:
+        assert line[0] == line[2] or line[1] == line[3], line
+        x1, x2 = sorted((line[0], line[2]))
+        y1, y2 = sorted((line[1], line[3]))
+        for host, x, y, w, h in boxes:
+            across = x < x1 < x + w if x1 == x2 else (x1 < x + w and x2 > x)
+            down = y < y1 < y + h if y1 == y2 else (y1 < y + h and y2 > y)
+            assert not (across and down), f"{line} runs through the box of {host}"
+    # one drop per device, in its status colour, ending at the middle of its box's top edge
+    drops = [line for line in lines if line[5] == "drop"]
+    assert len(drops) == devices
+    report = _report(devices=devices)
+    status = {row["host"]: row["status"] for row in report["devices"]}
+    for host, x, y, w, _h in boxes[1:]:
+        mine = [d for d in drops if d[0] == x + w / 2 and d[3] == y]
+        assert len(mine) == 1, host
+        assert mine[0][4] == STATUS_COLOURS[status[host]]
+    # every drop is joined to the gateway: the lines form one piece with the trunk from the gateway's box
+    _gw, gx, gy, gw, gh = boxes[0]
+    trunk = [line for line in lines if line[0] == gx + gw / 2 and line[1] == gy + gh]
+    assert len(trunk) == 1
+    joined, todo = {lines.index(trunk[0])}, [trunk[0]]
+    while todo:
+        current = todo.pop()
+        for index, other in enumerate(lines):
+            if index not in joined and _touch(current, other):
+                joined.add(index)
+                todo.append(other)
+    assert joined == set(range(len(lines)))
 
 
 def test_fleet_page_lists_every_site_with_its_status_and_link():
