@@ -147,30 +147,39 @@ def _device_detail(device):
     return handshake.get("diagnosis") or device.get("reason")
 
 
+def _rows(devices):
+    return (len(devices) + _COLUMNS - 1) // _COLUMNS
+
+
+def _device_box(index, top):
+    """Where the device at ``index`` below its gateway is drawn: the top left corner of its box."""
+    row, column = divmod(index, _COLUMNS)
+    return _GAP_X + column * (_NODE_W + _GAP_X), top + row * (_NODE_H + _GAP_Y)
+
+
 def _links(gateway_x, gateway_bottom, top, devices):
     """The lines from a gateway to its devices, drawn in the gaps only (no line crosses a box, whatever the
     number of devices): a trunk down from the gateway, a spine down the left margin, along each row of
     devices a bus in the gap above it, and from the bus a short drop to each device in its status colour."""
     line = '<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="{}"{}/>'
     grey = "#9e9e9e"
-    rows = (len(devices) + _COLUMNS - 1) // _COLUMNS
+    rows = _rows(devices)
     spine_x = _GAP_X / 2
-    bus_y = [top + row * (_NODE_H + _GAP_Y) - _GAP_Y / 2 for row in range(rows)]
-    parts = [line.format(gateway_x, gateway_bottom, gateway_x, bus_y[0], grey, 1.5, "")]
-    if rows > 1:
-        parts.append(line.format(spine_x, bus_y[0], spine_x, bus_y[-1], grey, 1.5, ""))
-    for row, y in enumerate(bus_y):
-        in_row = min(_COLUMNS, len(devices) - row * _COLUMNS)
-        end_x = _GAP_X + (in_row - 1) * (_NODE_W + _GAP_X) + _NODE_W / 2
+    parts = [line.format(gateway_x, gateway_bottom, gateway_x, top - _GAP_Y / 2, grey, 1.5, "")]
+    for row in range(rows):
+        first_x, box_y = _device_box(row * _COLUMNS, top)
+        last_x, _y = _device_box(min(len(devices), (row + 1) * _COLUMNS) - 1, top)
+        bus_y = box_y - _GAP_Y / 2
         # the first row's bus reaches the trunk; with one row, it starts at the first device, not the margin
-        start_x = spine_x if rows > 1 else min(_GAP_X + _NODE_W / 2, gateway_x)
-        parts.append(line.format(start_x, y, max(end_x, gateway_x) if row == 0 else end_x, y, grey, 1.5, ""))
+        start_x = spine_x if rows > 1 else min(first_x + _NODE_W / 2, gateway_x)
+        end_x = last_x + _NODE_W / 2
+        parts.append(line.format(start_x, bus_y, max(end_x, gateway_x) if row == 0 else end_x, bus_y, grey, 1.5, ""))
+    if rows > 1:
+        parts.append(line.format(spine_x, top - _GAP_Y / 2, spine_x, bus_y, grey, 1.5, ""))
     for index, device in enumerate(devices):
-        row, column = divmod(index, _COLUMNS)
-        x = _GAP_X + column * (_NODE_W + _GAP_X) + _NODE_W / 2
-        parts.append(
-            line.format(x, bus_y[row], x, bus_y[row] + _GAP_Y / 2, _colour(device["status"]), 2, ' class="drop"')
-        )
+        box_x, box_y = _device_box(index, top)
+        x = box_x + _NODE_W / 2
+        parts.append(line.format(x, box_y - _GAP_Y / 2, x, box_y, _colour(device["status"]), 2, ' class="drop"'))
     return parts
 
 
@@ -199,15 +208,13 @@ def topology_svg(report):
                 )
             )
         top = y + _NODE_H + _GAP_Y
-        rows = (len(devices) + _COLUMNS - 1) // _COLUMNS
         if gateway is not None and devices:
             parts += _links(gx + _NODE_W / 2, y + _NODE_H, top, devices)
         for index, device in enumerate(devices):
-            row, column = divmod(index, _COLUMNS)
-            dx = _GAP_X + column * (_NODE_W + _GAP_X)
-            dy = top + row * (_NODE_H + _GAP_Y)
-            parts.append(_node(dx, dy, "device", device["host"], device["status"], _device_detail(device)))
-        y = top + rows * (_NODE_H + _GAP_Y) + _GAP_Y / 2
+            parts.append(
+                _node(*_device_box(index, top), "device", device["host"], device["status"], _device_detail(device))
+            )
+        y = top + _rows(devices) * (_NODE_H + _GAP_Y) + _GAP_Y / 2
     height = max(y, _NODE_H + _GAP_Y)
     # Lines first so the boxes are drawn over them.
     parts.sort(key=lambda p: not p.startswith("<line"))

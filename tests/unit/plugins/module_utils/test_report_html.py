@@ -178,8 +178,8 @@ def _touch(a, b):
 
 @pytest.mark.parametrize("devices", [1, 3, 10, 11, 23, 200])
 def test_links_run_in_the_gaps_and_join_every_device_to_its_gateway(devices):
-    html = render_site_html(_report(devices=devices))
-    lines, boxes = _topology(html)
+    report = _report(devices=devices)
+    lines, boxes = _topology(render_site_html(report))
     assert len(boxes) == devices + 1
     # no line enters a box (the lines are horizontal or vertical; a drop ends on its box's top edge)
     for line in lines:
@@ -193,7 +193,6 @@ def test_links_run_in_the_gaps_and_join_every_device_to_its_gateway(devices):
     # one drop per device, in its status colour, ending at the middle of its box's top edge
     drops = [line for line in lines if line[5] == "drop"]
     assert len(drops) == devices
-    report = _report(devices=devices)
     status = {row["host"]: row["status"] for row in report["devices"]}
     for host, x, y, w, _h in boxes[1:]:
         mine = [d for d in drops if d[0] == x + w / 2 and d[3] == y]
