@@ -55,6 +55,11 @@ class ActionModule(ActionBase):
 
         if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell":
             module_name = "edgeops.gateway.win_ca_trust"
+            if args.pop("handshake", None) is not None:
+                # The handshake check is Python (edgeops.gateway.tls_handshake's), made on POSIX hosts only.
+                result.setdefault("warnings", []).append(
+                    "handshake is not made on Windows hosts: the certificate store was handled without it"
+                )
         else:
             module_name = "edgeops.gateway.ca_trust"
         result.update(self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars))

@@ -889,3 +889,53 @@ def _is_ipv6(text):
     except (OSError, ValueError):
         return False
     return True
+
+
+# The options of a handshake as the modules take them (edgeops.gateway.tls_handshake, and ca_trust's ``handshake``).
+HANDSHAKE_OPTIONS = {
+    "hostname": {"type": "str", "required": True},
+    "port": {"type": "int", "default": 8883},
+    "address": {"type": "str"},
+    "ca_file": {"type": "path"},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path", "no_log": False},
+    "client_key_passphrase": {"type": "str", "no_log": True},
+    "timeout": {"type": "float", "default": 10},
+    "retries": {"type": "int", "default": 2},
+    "retry_delay": {"type": "float", "default": 2},
+    "expiry_warning_days": {"type": "int", "default": 7},
+    "reference_time": {"type": "str"},
+    "clock_tolerance": {"type": "float", "default": 120},
+}
+
+
+def run_handshake(params, gateway_time=None):
+    """The handshake of module options ``params`` (HANDSHAKE_OPTIONS): (True, result) or (False, failure).
+
+    ``result`` is check_handshake's, with its ``warnings``; ``failure`` has ``msg``, ``diagnosis`` (None for bad
+    input), ``hint`` and what the check saw before it failed (the presented chain, the clock offsets, ...).
+    """
+    try:
+        reference = parse_reference_time(params["reference_time"]) if params.get("reference_time") else None
+        gateway = parse_reference_time(gateway_time, "gateway_time", "the gateway's clock") if gateway_time else None
+        result = check_handshake(
+            params["hostname"],
+            port=params["port"],
+            address=params.get("address"),
+            ca_file=params.get("ca_file"),
+            client_cert=params.get("client_cert"),
+            client_key=params.get("client_key"),
+            client_key_passphrase=params.get("client_key_passphrase"),
+            timeout=params["timeout"],
+            retries=params["retries"],
+            retry_delay=params["retry_delay"],
+            expiry_warning_days=params["expiry_warning_days"],
+            reference_time=reference,
+            clock_tolerance=params["clock_tolerance"],
+            gateway_time=gateway,
+        )
+    except TlsCheckError as exc:
+        failure = {"msg": exc.msg, "diagnosis": exc.diagnosis, "hint": exc.hint}
+        failure.update(exc.result)
+        return False, failure
+    return True, result

@@ -52,7 +52,13 @@ description:
   - The action plugin reads O(src) on the controller (unless O(remote_src=true)), refuses a private key there so
     that it never travels to the host, and sends only the certificates to the host.
   - The options O(store_name) and O(store_location) apply to Windows only; O(verify), O(family), O(anchor_dir),
-    O(update_command) and O(bundle_path) to Linux only.
+    O(update_command), O(bundle_path) and O(handshake) to Linux only.
+  - With O(handshake), the same module run then makes the TLS handshake a device SDK makes with that endpoint, by
+    default verified against the system trust store it has just put in order (the proof the store serves its
+    purpose), for one Python start on the host instead of two (M(edgeops.gateway.tls_handshake) makes the same
+    check as a task of its own). Its outcome is RV(handshake); a failed handshake does not fail the task, because
+    the trust store is in place; the caller decides (the C(handshake_check) role fails the device with its
+    diagnosis).
 author:
   - edgeops.gateway maintainers (@edgeops)
 extends_documentation_fragment:
@@ -60,6 +66,62 @@ extends_documentation_fragment:
   - edgeops.gateway.attributes
   - ansible.builtin.action_common_attributes.flow
   - edgeops.gateway.ca_trust
+options:
+  handshake:
+    description:
+      - A TLS handshake to make after the trust store is checked (and changed, when it had to be), with the options
+        of M(edgeops.gateway.tls_handshake) (except O(edgeops.gateway.tls_handshake#module:gateway_time)).
+      - Made in check mode too, against the store as it is, like M(edgeops.gateway.tls_handshake) in check mode.
+      - Only with O(state=present), and only on Linux; the action plugin leaves it out on Windows hosts and says so in
+        a warning.
+    type: dict
+    suboptions:
+      hostname:
+        description: The gateway's hostname as the device uses it (SNI and the name verified).
+        type: str
+        required: true
+      port:
+        description: TCP port of the gateway.
+        type: int
+        default: 8883
+      address:
+        description: Address (or name) to dial instead of resolving O(handshake.hostname).
+        type: str
+      ca_file:
+        description: PEM file on the host to verify against instead of the system trust store.
+        type: path
+      client_cert:
+        description: PEM client certificate (optionally with its chain) on the host, for mutual TLS.
+        type: path
+      client_key:
+        description: PEM private key of O(handshake.client_cert) on the host; read by OpenSSL, never returned.
+        type: path
+      client_key_passphrase:
+        description: Passphrase of O(handshake.client_key) when it is encrypted.
+        type: str
+      timeout:
+        description: Seconds to wait for the TCP connection and, separately, for the TLS handshake.
+        type: float
+        default: 10
+      retries:
+        description: How many more attempts after a V(dns_failure), V(connection_refused) or V(timeout).
+        type: int
+        default: 2
+      retry_delay:
+        description: Seconds between attempts.
+        type: float
+        default: 2
+      expiry_warning_days:
+        description: Warn when a certificate of the verified chain expires within this many days.
+        type: int
+        default: 7
+      reference_time:
+        description: The controller's clock as ISO 8601 text in UTC, to compare the host's clock with.
+        type: str
+      clock_tolerance:
+        description: Seconds of clock offset below which two clocks count as agreeing.
+        type: float
+        default: 120
 attributes:
   action:
     support: full
@@ -131,6 +193,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+handshake:
+  description:
+    - The outcome of O(handshake), with the return values of M(edgeops.gateway.tls_handshake) (RV(handshake.diagnosis)
+      V(null) on success, else the diagnosis and its RV(handshake.hint)), and C(failed) (whether it failed), C(msg)
+      (why, V(null) on success) and C(warnings) (the check's warnings, also given as the task's warnings).
+  returned: when O(handshake) was given and the trust store step succeeded
+  type: dict
+  sample: {failed: false, msg: null, diagnosis: null, hint: null, hostname: gw1.site-a.example, port: 8883,
+           tls_version: TLSv1.3, days_to_expiry: 29, warnings: []}
 fingerprint:
   description: SHA-256 fingerprint of the certificate, uppercase hex without colons.
   returned: when the certificate or O(fingerprint) was given
@@ -202,6 +273,7 @@ proof:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import HANDSHAKE_OPTIONS, run_handshake
 from ansible_collections.edgeops.gateway.plugins.module_utils._trust import (
     MULTIPLE_CHOICES,
     TrustError,
@@ -227,6 +299,12 @@ def main():
             "bundle_path": {"type": "path"},
             "store_name": {"type": "str", "default": "Root"},
             "store_location": {"type": "str", "choices": ["LocalMachine", "CurrentUser"], "default": "LocalMachine"},
+            "handshake": {
+                "type": "dict",
+                "options": HANDSHAKE_OPTIONS,
+                "required_together": [("client_cert", "client_key")],
+                "required_by": {"client_key_passphrase": "client_key"},
+            },
         },
         mutually_exclusive=[("src", "content", "fingerprint")],
         required_if=[
@@ -236,10 +314,22 @@ def main():
         ],
         supports_check_mode=True,
     )
+    handshake = module.params["handshake"]
+    if handshake is not None and module.params["state"] != "present":
+        module.fail_json(
+            msg="handshake is made only with state=present: leave it out when removing a CA", changed=False
+        )
     try:
         result = run_ca_trust(module)
     except TrustError as exc:
         module.fail_json(msg=str(exc), changed=exc.changed)
+    if handshake is not None:
+        ok, outcome = run_handshake(handshake)
+        outcome.setdefault("warnings", [])
+        for warning in outcome["warnings"]:
+            module.warn(f"handshake with {handshake['hostname']}:{handshake['port']}: {warning}")
+        outcome.update(failed=not ok, msg=outcome.get("msg"))
+        result["handshake"] = outcome
     module.exit_json(**result)
 
 

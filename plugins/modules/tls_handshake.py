@@ -346,63 +346,19 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._tls import (
-    TlsCheckError,
-    check_handshake,
-    parse_reference_time,
-)
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import HANDSHAKE_OPTIONS, run_handshake
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "hostname": {"type": "str", "required": True},
-            "port": {"type": "int", "default": 8883},
-            "address": {"type": "str"},
-            "ca_file": {"type": "path"},
-            "client_cert": {"type": "path"},
-            "client_key": {"type": "path", "no_log": False},
-            "client_key_passphrase": {"type": "str", "no_log": True},
-            "timeout": {"type": "float", "default": 10},
-            "retries": {"type": "int", "default": 2},
-            "retry_delay": {"type": "float", "default": 2},
-            "expiry_warning_days": {"type": "int", "default": 7},
-            "reference_time": {"type": "str"},
-            "clock_tolerance": {"type": "float", "default": 120},
-            "gateway_time": {"type": "str"},
-        },
+        argument_spec=dict(HANDSHAKE_OPTIONS, gateway_time={"type": "str"}),
         required_together=[("client_cert", "client_key")],
         required_by={"client_key_passphrase": "client_key"},
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        reference = parse_reference_time(params["reference_time"]) if params["reference_time"] else None
-        gateway_time = (
-            parse_reference_time(params["gateway_time"], "gateway_time", "the gateway's clock")
-            if params["gateway_time"]
-            else None
-        )
-        result = check_handshake(
-            params["hostname"],
-            port=params["port"],
-            address=params["address"],
-            ca_file=params["ca_file"],
-            client_cert=params["client_cert"],
-            client_key=params["client_key"],
-            client_key_passphrase=params["client_key_passphrase"],
-            timeout=params["timeout"],
-            retries=params["retries"],
-            retry_delay=params["retry_delay"],
-            expiry_warning_days=params["expiry_warning_days"],
-            reference_time=reference,
-            clock_tolerance=params["clock_tolerance"],
-            gateway_time=gateway_time,
-        )
-    except TlsCheckError as exc:
-        failure = {"diagnosis": exc.diagnosis, "hint": exc.hint}
-        failure.update(exc.result)
-        module.fail_json(msg=exc.msg, changed=False, **failure)
+    ok, result = run_handshake(module.params, module.params["gateway_time"])
+    if not ok:
+        module.fail_json(changed=False, **result)
     for warning in result.pop("warnings"):
         module.warn(warning)
     module.exit_json(changed=False, **result)

@@ -449,3 +449,73 @@ def test_valid_ca_is_proven_with_the_time_check(capsys, store, root, openssl_on_
     result = run(capsys, dict(store["args"], content=root.pem.decode(), verify=True))
     assert result["proof"] == {"bundle_contains": True, "openssl_verify": True, "time_checked": True}
     assert not [w for w in warnings(result) if "device clock" in w]
+
+
+# handshake: the trust store's check and a TLS handshake in one module run. The handshake verifies against the
+# store's bundle (ca_file), so it passes only once the anchor this run installed is in that bundle.
+
+
+@pytest.fixture(scope="module")
+def site_tls():
+    from tls_lab import issue
+
+    root = issue("Site Root CA", ca=True)
+    edge = issue("gw1.ca", root, ca=True, path_len=0)
+    return {"root": root, "edge": edge, "server": issue("localhost", edge, sans=["localhost"])}
+
+
+def test_handshake_after_the_install_passes_and_runs_twice_unchanged(capsys, store, site_tls, tmp_path):
+    from tls_lab import TlsServer
+
+    with TlsServer(tmp_path, [site_tls["server"], site_tls["edge"]], site_tls["server"]) as server:
+        handshake = {"hostname": "localhost", "port": server.port, "ca_file": str(store["bundle"]), "retries": 0}
+        args = dict(store["args"], content=site_tls["root"].pem.decode(), name="site-root", handshake=handshake)
+        # check mode first: nothing installed, so the handshake against the bundle as it is fails (not the task)
+        results = [run(capsys, args, check_mode=check) for check in (True, False, False, True)]
+    first_check, first, second, last_check = results
+    assert [r["rc"] for r in results] == [0, 0, 0, 0]
+    assert not any(r.get("failed") for r in results)
+    assert first_check["changed"] is True and first_check["handshake"]["failed"] is True
+    assert first_check["handshake"]["diagnosis"] == "untrusted_root"
+    assert first_check["handshake"]["hint"]
+    assert first["changed"] is True and first["handshake"]["failed"] is False
+    assert first["handshake"]["diagnosis"] is None and first["handshake"]["msg"] is None
+    assert [c["subject"] for c in first["handshake"]["verified_chain"]] == [
+        "CN=localhost",
+        "CN=gw1.ca",
+        "CN=Site Root CA",
+    ]
+    assert second["changed"] is False and last_check["changed"] is False
+    assert second["handshake"]["failed"] is False and last_check["handshake"]["failed"] is False
+    assert second["handshake"]["verified_chain"] == first["handshake"]["verified_chain"]
+    assert update_runs(store["runs"]) == 1
+
+
+def test_handshake_failure_does_not_fail_the_task_and_says_why(capsys, store, root):
+    args = dict(
+        store["args"],
+        content=root.pem.decode(),
+        name="site-root",
+        handshake={"hostname": "localhost", "port": 1, "retries": 0, "ca_file": str(store["bundle"])},
+    )
+    result = run(capsys, args)
+    assert result["rc"] == 0 and not result.get("failed") and result["changed"] is True
+    assert result["handshake"]["failed"] is True
+    assert result["handshake"]["diagnosis"] == "connection_refused"
+    assert result["handshake"]["msg"] and result["handshake"]["hint"]
+    assert update_runs(store["runs"]) == 1  # the store was brought in order all the same
+
+
+def test_handshake_input_errors(capsys, store, root):
+    base = dict(store["args"], content=root.pem.decode(), name="site-root")
+    absent = run(capsys, dict(base, state="absent", handshake={"hostname": "localhost"}))
+    assert absent["failed"] and "only with state=present" in absent["msg"]
+    assert snapshot(store)[1] == {}
+    no_name = run(capsys, dict(base, handshake={"port": 8883}))
+    assert no_name["failed"] and "hostname" in no_name["msg"]
+    key_alone = run(capsys, dict(base, handshake={"hostname": "localhost", "client_cert": "/etc/c.pem"}))
+    assert key_alone["failed"] and "client_key" in key_alone["msg"]
+    # a handshake input the check refuses (no name to dial) is the handshake's failure, the store is in place
+    bad_name = run(capsys, dict(base, handshake={"hostname": "gw:8883", "retries": 0}))
+    assert bad_name["rc"] == 0 and bad_name["handshake"]["failed"] is True
+    assert bad_name["handshake"]["diagnosis"] is None and "not a host name" in bad_name["handshake"]["msg"]
