@@ -195,8 +195,8 @@ EXAMPLES = r"""
 RETURN = r"""
 handshake:
   description:
-    - The outcome of O(handshake), with the return values of M(edgeops.gateway.tls_handshake) (RV(handshake.diagnosis)
-      V(null) on success, else the diagnosis and its RV(handshake.hint)), and C(failed) (whether it failed), C(msg)
+    - The outcome of O(handshake), with the return values of M(edgeops.gateway.tls_handshake) (C(diagnosis)
+      V(null) on success, else the diagnosis and its C(hint)), and C(failed) (whether it failed), C(msg)
       (why, V(null) on success) and C(warnings) (the check's warnings, also given as the task's warnings).
   returned: when O(handshake) was given and the trust store step succeeded
   type: dict
