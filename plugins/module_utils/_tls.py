@@ -907,6 +907,9 @@ HANDSHAKE_OPTIONS = {
     "reference_time": {"type": "str"},
     "clock_tolerance": {"type": "float", "default": 120},
 }
+# Their dependencies, for the module's argument spec (or the dict option's) beside HANDSHAKE_OPTIONS.
+HANDSHAKE_REQUIRED_TOGETHER = [("client_cert", "client_key")]
+HANDSHAKE_REQUIRED_BY = {"client_key_passphrase": "client_key"}
 
 
 def run_handshake(params, gateway_time=None):

@@ -273,7 +273,12 @@ proof:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._tls import HANDSHAKE_OPTIONS, run_handshake
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import (
+    HANDSHAKE_OPTIONS,
+    HANDSHAKE_REQUIRED_BY,
+    HANDSHAKE_REQUIRED_TOGETHER,
+    run_handshake,
+)
 from ansible_collections.edgeops.gateway.plugins.module_utils._trust import (
     MULTIPLE_CHOICES,
     TrustError,
@@ -302,8 +307,8 @@ def main():
             "handshake": {
                 "type": "dict",
                 "options": HANDSHAKE_OPTIONS,
-                "required_together": [("client_cert", "client_key")],
-                "required_by": {"client_key_passphrase": "client_key"},
+                "required_together": HANDSHAKE_REQUIRED_TOGETHER,
+                "required_by": HANDSHAKE_REQUIRED_BY,
             },
         },
         mutually_exclusive=[("src", "content", "fingerprint")],

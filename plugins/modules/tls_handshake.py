@@ -346,14 +346,19 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._tls import HANDSHAKE_OPTIONS, run_handshake
+from ansible_collections.edgeops.gateway.plugins.module_utils._tls import (
+    HANDSHAKE_OPTIONS,
+    HANDSHAKE_REQUIRED_BY,
+    HANDSHAKE_REQUIRED_TOGETHER,
+    run_handshake,
+)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(HANDSHAKE_OPTIONS, gateway_time={"type": "str"}),
-        required_together=[("client_cert", "client_key")],
-        required_by={"client_key_passphrase": "client_key"},
+        required_together=HANDSHAKE_REQUIRED_TOGETHER,
+        required_by=HANDSHAKE_REQUIRED_BY,
         supports_check_mode=True,
     )
     ok, result = run_handshake(module.params, module.params["gateway_time"])
