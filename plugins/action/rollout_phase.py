@@ -30,6 +30,7 @@ ARGUMENT_SPEC = {
     "phase": {"type": "str", "required": True, "choices": list(PHASES)},
     "probe": {"type": "bool"},
     "accept_failed_devices": {"type": "raw"},
+    "hosts": {"type": "list", "elements": "str"},
 }
 
 AWAITING = "awaiting_deployment"
@@ -131,6 +132,36 @@ def skip_reason(host_vars, chain, index, problem):
     return f"{role} {upstream}{via} failed in the {problem['phase']} phase: {problem['msg']}"
 
 
+def start_message(phase, facts, end_host, probed=False):
+    """The one-line message of a host's start of ``phase``."""
+    if "edgeops_rollout_failure" in facts:
+        return f"{phase}: unreachable, left out of the rollout: {facts['edgeops_rollout_failure']['msg']}"
+    if "edgeops_rollout_skipped" in facts:
+        return f"{phase}: left out: {facts['edgeops_rollout_skipped']}"
+    if end_host:
+        return f"{phase}: left out (failed or left out in an earlier phase)"
+    return f"{phase}: started" + (" (the host answers)" if probed else "")
+
+
+def start_phase_for_hosts(phase, hosts, hostvars):
+    """The start of ``phase`` for several hosts at once, on the controller (no probe): {host: {facts, end_host, msg}}.
+
+    Each host is started as :func:`start_phase` starts it with that host's own variables (``hostvars[host]``), in
+    the order given; a host named twice is started once. A name that is not an inventory host is refused with
+    :class:`ValueError`.
+    """
+    unknown = [host for host in hosts if host not in hostvars]
+    if unknown:
+        raise ValueError(f"not hosts of the inventory: {', '.join(unknown)}")
+    started = {}
+    for host in hosts:
+        if host in started:
+            continue
+        facts, end_host = start_phase(phase, host, hostvars[host], hostvars)
+        started[host] = {"facts": facts, "end_host": end_host, "msg": start_message(phase, facts, end_host)}
+    return started
+
+
 PROBE_COMMAND = "echo pong"
 
 
@@ -162,9 +193,29 @@ class ActionModule(ActionBase):
             parse_accept(accept)
         except ReportError as exc:
             raise AnsibleActionFail(str(exc)) from None
-        probe = args["probe"] if args["probe"] is not None else phase not in CONTROLLER_PHASES
-
         hostvars = task_vars.get("hostvars", {})
+        if args["hosts"] is not None:
+            # The phase started for the hosts named, on the controller: for a task run once for a play's hosts
+            # whose phase needs nothing of the hosts themselves.
+            if args["probe"]:
+                raise AnsibleActionFail(
+                    "probe=true cannot be used with hosts: the phase is started for the hosts named on the controller; "
+                    "leave probe unset (or false), or start the phase on each host without hosts"
+                )
+            try:
+                started = start_phase_for_hosts(phase, args["hosts"], hostvars)
+            except ValueError as exc:
+                raise AnsibleActionFail(f"rollout_phase hosts: {exc}") from None
+            ended = sum(1 for host in started.values() if host["end_host"])
+            result.update(
+                changed=False,
+                hosts=started,
+                msg=f"{phase}: started for {len(started) - ended} of {len(started)} hosts on the controller"
+                + (f", {ended} left out" if ended else ""),
+            )
+            return result
+
+        probe = args["probe"] if args["probe"] is not None else phase not in CONTROLLER_PHASES
         facts, end_host = start_phase(phase, task_vars.get("inventory_hostname"), task_vars, hostvars)
         probed = False
         if not end_host and probe:
@@ -178,13 +229,6 @@ class ActionModule(ActionBase):
                 facts["edgeops_rollout_failure"] = failure
                 end_host = True
 
-        if "edgeops_rollout_failure" in facts:
-            msg = f"{phase}: unreachable, left out of the rollout: {facts['edgeops_rollout_failure']['msg']}"
-        elif "edgeops_rollout_skipped" in facts:
-            msg = f"{phase}: left out: {facts['edgeops_rollout_skipped']}"
-        elif end_host:
-            msg = f"{phase}: left out (failed or left out in an earlier phase)"
-        else:
-            msg = f"{phase}: started" + (" (the host answers)" if probed else "")
+        msg = start_message(phase, facts, end_host, probed)
         result.update(changed=False, facts=facts, end_host=end_host, probed=probed, msg=msg)
         return result

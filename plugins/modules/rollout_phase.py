@@ -30,6 +30,10 @@ description:
     does not print C(pong)) gets C(edgeops_rollout_failure) with C(unreachable=true) and RV(end_host=true); the task itself does
     not fail and the host is not marked unreachable, so a play whose hosts are all unreachable still reaches the
     site report.
+  - With O(hosts), the action starts the phase for the hosts named instead, all on the controller and without a
+    probe, each with its own variables, and returns what each of them gets in RV(hosts). That is for a task run once
+    for a play's hosts whose phase needs nothing of the hosts themselves (C(site.yml)'s verify phase for the devices
+    whose handshake passed in the devices phase), in one task instead of one per host.
   - This is an action. The bookkeeping runs on the controller; only the probe reaches the host.
 author:
   - edgeops.gateway maintainers (@edgeops)
@@ -72,6 +76,13 @@ options:
         that is not left out.
       - Default V(false) for V(pki) (the PKI is made on the controller) and V(true) for the other phases.
     type: bool
+  hosts:
+    description:
+      - Start the phase for these inventory hosts (the host the task runs on only when it is named), on the
+        controller, and return each one's start in RV(hosts) instead of RV(facts) and RV(end_host).
+      - No probe runs; O(probe=true) is refused with O(hosts). A name that is not an inventory host is refused.
+    type: list
+    elements: str
   accept_failed_devices:
     description:
       - Failed devices accepted per site, a whole number such as V(2) or a share such as V(10%).
@@ -101,6 +112,23 @@ EXAMPLES = r"""
 - name: Leave a host that is out of the rollout out of this phase
   ansible.builtin.meta: end_host
   when: __phase.end_host
+
+# Once for the play: the phase of the devices that need nothing more of it, started on the controller
+- name: Start the verify phase for the devices already checked
+  edgeops.gateway.rollout_phase:
+    phase: verify
+    hosts: "{{ checked_devices }}"
+  register: __checked
+  run_once: true
+
+- name: Record it for each of them
+  ansible.builtin.set_fact:
+    edgeops_rollout_phase: "{{ __checked.hosts[item].facts.edgeops_rollout_phase }}"
+    edgeops_rollout_skipped: "{{ __checked.hosts[item].facts.edgeops_rollout_skipped | default(omit) }}"
+  delegate_to: "{{ item }}"
+  delegate_facts: true
+  loop: "{{ __checked.hosts.keys() | list }}"
+  run_once: true
 """
 
 RETURN = r"""
@@ -109,19 +137,26 @@ facts:
     - The host facts to record. C(edgeops_rollout_phase) always; C(edgeops_rollout_skipped) (a sentence) when the
       upstream host keeps this host out; C(edgeops_rollout_failure) (C(phase), C(msg), C(unreachable=true)) when
       the host did not answer the probe.
-  returned: success
+  returned: success, when O(hosts) is not given
   type: dict
   sample: {"edgeops_rollout_phase": "devices", "edgeops_rollout_skipped": "gateway gw1.site-a.lab failed in the gateways phase: mosquitto did not start"}
 end_host:
   description: Whether the host is out of the rest of the rollout (end it with C(meta) C(end_host)).
-  returned: success
+  returned: success, when O(hosts) is not given
   type: bool
   sample: true
 probed:
   description: Whether the probe ran.
-  returned: success
+  returned: success, when O(hosts) is not given
   type: bool
   sample: true
+hosts:
+  description:
+    - With O(hosts), each host's start, by inventory name, in the order given; a host named twice is started once.
+    - C(facts) and C(end_host) as RV(facts) and RV(end_host) are for a single host, and C(msg) its one line.
+  returned: success, when O(hosts) is given
+  type: dict
+  sample: {"dev1.site-a.lab": {"facts": {"edgeops_rollout_phase": "verify"}, "end_host": false, "msg": "verify: started"}}
 msg:
   description: What happened, in one line.
   returned: success

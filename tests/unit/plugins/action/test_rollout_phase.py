@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
+from ansible.errors import AnsibleActionFail
 
 from ansible_collections.edgeops.gateway.plugins.action.rollout_phase import (
     DROPPED_OUT,
+    ActionModule,
     probe_failure,
     start_phase,
+    start_phase_for_hosts,
     upstream_chain,
     upstream_host,
     upstream_problem,
@@ -176,3 +181,51 @@ def test_devices_of_a_gateway_awaiting_its_deployment_are_not_checked_in_verify_
     # A deployed gateway keeps nobody out.
     hostvars["gw1"] = dict(AWAITING_GW, gateway_result={"status": "deployed", "hint": None})
     assert start_phase("verify", "dev1", hostvars["dev1"], hostvars) == ({"edgeops_rollout_phase": "verify"}, False)
+
+
+def test_several_hosts_start_on_the_controller_each_with_its_own_upstream():
+    hostvars = {
+        "gw1": DONE_GW,
+        "gw2": FAILED_GW,
+        "gw3": AWAITING_GW,
+        "dev1": {"edgeops_gateway": "gw1"},
+        "dev2": {"edgeops_gateway": "gw2"},
+        "dev3": {"edgeops_gateway": "gw3"},
+        "dev4": {"edgeops_gateway": "gw1", "edgeops_rollout_skipped": "left out earlier"},
+    }
+    started = start_phase_for_hosts("verify", ["dev1", "dev2", "dev3", "dev4", "dev1"], hostvars)
+    assert list(started) == ["dev1", "dev2", "dev3", "dev4"]
+    assert started["dev1"] == {"facts": {"edgeops_rollout_phase": "verify"}, "end_host": False, "msg": "verify: started"}
+    assert started["dev2"]["end_host"] is True
+    assert started["dev2"]["facts"]["edgeops_rollout_skipped"] == (
+        "gateway gw2 failed in the gateways phase: mosquitto did not start"
+    )
+    assert started["dev2"]["msg"].startswith("verify: left out: gateway gw2 failed")
+    assert started["dev3"]["facts"]["edgeops_rollout_skipped"].startswith("gateway gw3 is awaiting_deployment: ")
+    # each is what start_phase gives the host on its own
+    for host, entry in started.items():
+        assert (entry["facts"], entry["end_host"]) == start_phase("verify", host, hostvars[host], hostvars)
+    with pytest.raises(ValueError, match="not hosts of the inventory: nowhere"):
+        start_phase_for_hosts("verify", ["dev1", "nowhere"], hostvars)
+
+
+def run_action(args, hostvars):
+    task = mock.MagicMock(args=args, async_val=0, check_mode=False, diff=False, action="edgeops.gateway.rollout_phase")
+    connection = mock.MagicMock()
+    action = ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock())
+    action._low_level_execute_command = mock.MagicMock(side_effect=AssertionError("no probe with hosts"))
+    return action.run(task_vars={"inventory_hostname": "dev1", "hostvars": hostvars, **hostvars["dev1"]})
+
+
+def test_the_action_with_hosts_starts_them_without_a_probe():
+    hostvars = {"gw1": DONE_GW, "gw2": FAILED_GW, "dev1": {"edgeops_gateway": "gw1"}, "dev2": {"edgeops_gateway": "gw2"}}
+    result = run_action({"phase": "verify", "hosts": ["dev1", "dev2"]}, hostvars)
+    assert result["changed"] is False
+    assert set(result["hosts"]) == {"dev1", "dev2"}
+    assert result["hosts"]["dev2"]["end_host"] is True
+    assert result["msg"] == "verify: started for 1 of 2 hosts on the controller, 1 left out"
+    assert "facts" not in result and "end_host" not in result
+    with pytest.raises(AnsibleActionFail, match="probe=true cannot be used with hosts"):
+        run_action({"phase": "verify", "hosts": ["dev1"], "probe": True}, hostvars)
+    with pytest.raises(AnsibleActionFail, match="rollout_phase hosts: not hosts of the inventory: dev9"):
+        run_action({"phase": "verify", "hosts": ["dev9"]}, hostvars)
