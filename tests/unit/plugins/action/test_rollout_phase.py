@@ -195,7 +195,11 @@ def test_several_hosts_start_on_the_controller_each_with_its_own_upstream():
     }
     started = start_phase_for_hosts("verify", ["dev1", "dev2", "dev3", "dev4", "dev1"], hostvars)
     assert list(started) == ["dev1", "dev2", "dev3", "dev4"]
-    assert started["dev1"] == {"facts": {"edgeops_rollout_phase": "verify"}, "end_host": False, "msg": "verify: started"}
+    assert started["dev1"] == {
+        "facts": {"edgeops_rollout_phase": "verify"},
+        "end_host": False,
+        "msg": "verify: started",
+    }
     assert started["dev2"]["end_host"] is True
     assert started["dev2"]["facts"]["edgeops_rollout_skipped"] == (
         "gateway gw2 failed in the gateways phase: mosquitto did not start"
@@ -218,7 +222,12 @@ def run_action(args, hostvars):
 
 
 def test_the_action_with_hosts_starts_them_without_a_probe():
-    hostvars = {"gw1": DONE_GW, "gw2": FAILED_GW, "dev1": {"edgeops_gateway": "gw1"}, "dev2": {"edgeops_gateway": "gw2"}}
+    hostvars = {
+        "gw1": DONE_GW,
+        "gw2": FAILED_GW,
+        "dev1": {"edgeops_gateway": "gw1"},
+        "dev2": {"edgeops_gateway": "gw2"},
+    }
     result = run_action({"phase": "verify", "hosts": ["dev1", "dev2"]}, hostvars)
     assert result["changed"] is False
     assert set(result["hosts"]) == {"dev1", "dev2"}
