@@ -30,7 +30,18 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
+        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
+        argument checks, check mode and diff. Elsewhere it runs the module on the host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details:
@@ -125,117 +136,18 @@ msg:
   type: str
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._io import WriteError, WritePlan, read_bytes
-from ansible_collections.edgeops.gateway.plugins.module_utils._iothub_names import (
-    IotHubNameError,
-    parse_hub_connection_string,
+from ansible_collections.edgeops.gateway.plugins.module_utils._iothub_plan_module import (
+    IOTHUB_PLAN_SPEC,
+    run_iothub_plan,
 )
-from ansible_collections.edgeops.gateway.plugins.module_utils._iothub_plan import (
-    PlanError,
-    build_plan,
-    render_script,
-)
-
-JSON_NAME = "iothub-plan.json"
-SCRIPT_NAME = "iothub-plan.sh"
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "site": {"type": "str", "required": True},
-            "dest": {"type": "path", "required": True},
-            "hierarchy": {"type": "dict", "required": True},
-            "certificates": {"type": "list", "elements": "dict", "default": []},
-            "deployments_dir": {"type": "path"},
-            "hub_name": {"type": "str"},
-            "connection_string": {"type": "str", "no_log": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    hub_name = params["hub_name"]
-    hub_hostname = None
-    if params["connection_string"] is not None:
-        try:
-            hub = parse_hub_connection_string(params["connection_string"])
-        except IotHubNameError as exc:
-            module.fail_json(msg=str(exc))
-        if hub_name and hub_name != hub["hub_name"]:
-            module.fail_json(
-                msg=f"hub_name {hub_name!r} and the connection string's hub {hub['hub_name']!r} differ; give one of them"
-            )
-        hub_name, hub_hostname = hub["hub_name"], hub["hostname"]
-    dest = os.path.abspath(params["dest"])
-    deployments_dir = os.path.abspath(params["deployments_dir"] or os.path.join(dest, "gateways"))
-    hierarchy = params["hierarchy"]
-    deployments = {}
-    for name in hierarchy.get("gateways") or {}:
-        path = os.path.join(deployments_dir, name, "deployment.json")
-        if os.path.isfile(path):
-            deployments[name] = path
-    try:
-        plan = build_plan(
-            params["site"],
-            hierarchy,
-            params["certificates"],
-            hub_name=hub_name,
-            hub_hostname=hub_hostname,
-            deployments=deployments,
-        )
-    except (PlanError, KeyError, TypeError) as exc:
-        if isinstance(exc, PlanError):
-            module.fail_json(msg=f"no IoT Hub plan for site {params['site']}: {exc}")
-        module.fail_json(
-            msg=f"hierarchy is not what the edgeops.gateway.hierarchy filter returns ({exc!r}); pass its result"
-        )
-    json_path = os.path.join(dest, JSON_NAME)
-    script_path = os.path.join(dest, SCRIPT_NAME)
-    json_text = json.dumps(plan, indent=2, sort_keys=True) + "\n"
-    script_text = render_script(plan, JSON_NAME)
-    before = {path: (read_bytes(path) or b"").decode("utf-8", errors="replace") for path in (json_path, script_path)}
-    writes = WritePlan()
-    try:
-        writes.write(json_path, json_text.encode(), 0o644, what="the IoT Hub plan", order=0, dir_mode=0o750)
-        writes.write(script_path, script_text.encode(), 0o755, what="the IoT Hub script", order=1, dir_mode=0o750)
-        writes.apply(check_mode=module.check_mode)
-    except WriteError as exc:
-        module.fail_json(msg=f"cannot write the IoT Hub plan to {dest}: {exc}", changed=exc.changed)
-    result = {
-        "changed": writes.changed,
-        "json_path": json_path,
-        "script_path": script_path,
-        "plan": plan,
-        "summary": {
-            "edge_devices": len(plan["edge_devices"]),
-            "devices": len(plan["devices"]),
-            "links": len(plan["links"]),
-            "deployments": sum(1 for e in plan["edge_devices"] if e["deployment"]),
-            "not_registered": len(plan["not_registered"]),
-        },
-    }
-    s = result["summary"]
-    result["msg"] = (
-        f"site {params['site']}: {s['edge_devices']} IoT Edge devices, {s['devices']} downstream devices, "
-        f"{s['links']} parent links, {s['deployments']} deployments, {s['not_registered']} hosts without an IoT Hub "
-        f"identity; plan {json_path}, script {script_path}"
-    )
-    if module._diff and writes.changed:
-        result["diff"] = [
-            {"before_header": json_path, "after_header": json_path, "before": before[json_path], "after": json_text},
-            {
-                "before_header": script_path,
-                "after_header": script_path,
-                "before": before[script_path],
-                "after": script_text,
-            },
-        ]
-    module.exit_json(**result)
+    # The action plugin of the same name runs run_iothub_plan in the controller's Python when the task runs there.
+    module = AnsibleModule(supports_check_mode=True, **IOTHUB_PLAN_SPEC)
+    module.exit_json(**run_iothub_plan(module))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,18 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
+        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
+        argument checks, check mode and diff. Elsewhere it runs the module on the host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details:
@@ -232,56 +243,15 @@ thumbprint_sha1:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_ca
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-)
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_modules import PKI_CA_SPEC, run_pki_ca
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "key_path": {"type": "path", "no_log": False},
-            "key_passphrase": {"type": "str", "no_log": True},
-            "type": {"type": "str", "choices": ["root", "intermediate"], "default": "root"},
-            "common_name": {"type": "str"},
-            "key_type": {
-                "type": "str",
-                "choices": ["ecdsa-p256", "rsa-2048", "rsa-3072", "rsa-4096"],
-                "default": "ecdsa-p256",
-                "no_log": False,
-            },
-            "validity_days": {"type": "int", "default": 3650},
-            "path_length": {"type": "int"},
-            "renew_window": {"type": "str"},
-            "backdate_minutes": {"type": "int", "default": 5},
-            "issuer_cert": {"type": "path"},
-            "issuer_key": {"type": "path", "no_log": False},
-            "issuer_key_passphrase": {"type": "str", "no_log": True},
-            "issuer_chain": {"type": "list", "elements": "path", "default": []},
-            "full_chain_path": {"type": "path"},
-            "full_chain_include_root": {"type": "bool", "default": False},
-            "import_cert": {"type": "path"},
-            "import_key": {"type": "path", "no_log": False},
-        },
-        required_one_of=[["common_name", "import_cert"]],
-        mutually_exclusive=[["common_name", "import_cert"], ["import_cert", "issuer_key"]],
-        required_by={"import_key": "import_cert", "issuer_key": "issuer_cert", "common_name": "key_path"},
-        required_if=[["type", "intermediate", ["issuer_cert"]]],
-        supports_check_mode=True,
-    )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        result = run_ca(module)
-    except PKIError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed)
-    module.exit_json(**result)
+    # The action plugin of the same name runs run_pki_ca in the controller's Python when the task runs there.
+    module = AnsibleModule(supports_check_mode=True, **PKI_CA_SPEC)
+    module.exit_json(**run_pki_ca(module))
 
 
 if __name__ == "__main__":

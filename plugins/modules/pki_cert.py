@@ -37,7 +37,18 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
+        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
+        argument checks, check mode and diff. Elsewhere it runs the module on the host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details:
@@ -286,68 +297,15 @@ now:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_backends import run_cert
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-)
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError
-
-_PROFILES = ["intermediate_ca", "edge_ca", "gateway_server", "device_identity", "downstream_device"]
-_KEY_TYPES = ["ecdsa-p256", "rsa-2048", "rsa-3072", "rsa-4096"]
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_modules import PKI_CERT_SPEC, run_pki_cert
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "issuer_cert": {"type": "path", "required": True},
-            "issuer_key": {"type": "path", "required": True},
-            "issuer_key_passphrase": {"type": "str", "no_log": True},
-            "issuer_chain": {"type": "list", "elements": "path", "default": []},
-            "profile": {"type": "str", "choices": _PROFILES, "default": "downstream_device"},
-            "key_type": {"type": "str", "choices": _KEY_TYPES, "default": "ecdsa-p256"},
-            "validity_days": {"type": "int", "default": 365},
-            "renew_window": {"type": "str"},
-            "backdate_minutes": {"type": "int", "default": 5},
-            "full_chain_include_root": {"type": "bool", "default": False},
-            "certificates": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "common_name": {"type": "str", "required": True},
-                    "profile": {"type": "str", "choices": _PROFILES},
-                    "dns_names": {"type": "list", "elements": "str"},
-                    "key_path": {"type": "path", "no_log": False},
-                    "csr_path": {"type": "path"},
-                    "full_chain": {"type": "bool", "default": True},
-                    "full_chain_path": {"type": "path"},
-                    "full_chain_include_root": {"type": "bool"},
-                    "pkcs12_path": {"type": "path"},
-                    "pkcs12_passphrase": {"type": "str", "no_log": True},
-                    "key_type": {"type": "str", "choices": _KEY_TYPES, "no_log": False},
-                    "validity_days": {"type": "int"},
-                    "renew_window": {"type": "str"},
-                    "path_length": {"type": "int"},
-                    "gateway_hostname": {"type": "str"},
-                    "device_id": {"type": "str"},
-                },
-                "mutually_exclusive": [["csr_path", "key_path"], ["csr_path", "pkcs12_path"]],
-                "required_by": {"pkcs12_passphrase": "pkcs12_path"},
-            },
-        },
-        supports_check_mode=True,
-    )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        result = run_cert(module)
-    except PKIError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed)
-    module.exit_json(**result)
+    # The action plugin of the same name runs run_pki_cert in the controller's Python when the task runs there.
+    module = AnsibleModule(supports_check_mode=True, **PKI_CERT_SPEC)
+    module.exit_json(**run_pki_cert(module))
 
 
 if __name__ == "__main__":

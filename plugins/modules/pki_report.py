@@ -25,7 +25,18 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
+        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
+        argument checks, check mode and diff. Elsewhere it runs the module on the host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details:
@@ -167,33 +178,15 @@ renew_window:
   version_added: 0.2.0
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_load import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-)
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_names import PKIError, parse_renew_window, utcnow
-from ansible_collections.edgeops.gateway.plugins.module_utils._pki_report import report
+from ansible_collections.edgeops.gateway.plugins.module_utils._pki_modules import PKI_REPORT_SPEC, run_pki_report
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True, "aliases": ["pki_dir"]},
-            "renew_window": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        result = report(module.params["path"], utcnow(), parse_renew_window(module.params["renew_window"]))
-    except PKIError as exc:
-        module.fail_json(msg=str(exc))
-    # what was read, so that a later play of the same run can tell whether this reading is the one it needs
-    result.update(path=module.params["path"], renew_window=module.params["renew_window"])
-    module.exit_json(**result)
+    # The action plugin of the same name runs run_pki_report in the controller's Python when the task runs there.
+    module = AnsibleModule(supports_check_mode=True, **PKI_REPORT_SPEC)
+    module.exit_json(**run_pki_report(module))
 
 
 if __name__ == "__main__":
