@@ -15,3 +15,21 @@ attributes:
       - When run twice in a row outside check mode with the same arguments, the second run reports no change.
       - This assumes that what the module manages or reads has not changed in between.
 """
+
+    # The support of the flow attributes (with ansible.builtin.action_common_attributes.flow, which describes them)
+    # for the modules whose action plugin runs their code in the controller's Python on a local connection
+    # (plugins/plugin_utils/_controller_module.py). A module's own entry for an attribute replaces this one's fields.
+    CONTROLLER_ACTION = r"""
+options: {}
+attributes:
+  action:
+    support: full
+    details:
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
+        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
+        argument checks, check mode and diff. Elsewhere it runs the module on the host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+"""

@@ -103,22 +103,22 @@ def _need_cryptography(module):
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
 
 
-def run_pki_ca(module):
-    """pki_ca: create, renew or import the CA."""
+def _run_backend(module, backend):
     _need_cryptography(module)
     try:
-        return run_ca(module)
+        return backend(module)
     except PKIError as exc:
         module.fail_json(msg=str(exc), changed=exc.changed)
+
+
+def run_pki_ca(module):
+    """pki_ca: create, renew or import the CA."""
+    return _run_backend(module, run_ca)
 
 
 def run_pki_cert(module):
     """pki_cert: issue or renew the certificates."""
-    _need_cryptography(module)
-    try:
-        return run_cert(module)
-    except PKIError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed)
+    return _run_backend(module, run_cert)
 
 
 def run_pki_report(module):

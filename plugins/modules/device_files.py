@@ -28,19 +28,16 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - edgeops.gateway.attributes.controller_action
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
     details:
       - The action plugin reads O(files[].src) on the controller.
-      - On a task whose connection is C(local) without become (C(delegate_to=localhost), as for files of the controller), the action plugin
-        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
-        argument checks, check mode and diff. Elsewhere it runs the module on the host.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+      - On a task whose connection is C(local) without become (C(delegate_to=localhost), for files of the
+        controller), the action plugin runs the module's code in the Python that runs ansible-playbook instead of
+        starting a new one; the same argument checks, check mode and diff. Elsewhere it runs the module on the host.
   check_mode:
     support: full
     details:

@@ -31,18 +31,9 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - edgeops.gateway.attributes.controller_action
   - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-    details:
-      - On a task whose connection is C(local) without become (C(delegate_to=localhost)), the action plugin
-        runs the module's code in the Python that runs ansible-playbook instead of starting a new one; the same
-        argument checks, check mode and diff. Elsewhere it runs the module on the host.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
