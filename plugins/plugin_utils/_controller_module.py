@@ -26,8 +26,8 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 
-class _Exit(Exception):
-    """exit_json or fail_json of a ControllerModule: carries the result out of the module's code."""
+class _Failed(Exception):
+    """fail_json of a ControllerModule: carries the failed result out of the module's code."""
 
     def __init__(self, result):
         super().__init__(result.get("msg", ""))
@@ -62,14 +62,10 @@ class ControllerModule:
     def warn(self, warning):
         self.warnings.append(warning)
 
-    def exit_json(self, **result):
-        result.setdefault("changed", False)
-        raise _Exit(result)
-
     def fail_json(self, msg, **result):
         result.update(failed=True, msg=msg)
         result.setdefault("changed", False)
-        raise _Exit(result)
+        raise _Failed(result)
 
 
 class ControllerModuleAction(ActionBase):
@@ -85,14 +81,13 @@ class ControllerModuleAction(ActionBase):
     SPEC = None
     RUN = None
 
-    def runs_here(self, task_vars):
+    def runs_here(self):
         """Whether the task's host is the controller itself, reached without become.
 
         ``ansible_python_interpreter`` is not asked: on a task delegated to localhost it is often the remote
         hosts' (inherited from group_vars), and the code needs only the standard library and ``cryptography``,
         which ansible-core itself requires.
         """
-        del task_vars
         return getattr(self._connection, "transport", None) == "local" and not self._play_context.become
 
     def run(self, tmp=None, task_vars=None):
@@ -110,7 +105,7 @@ class ControllerModuleAction(ActionBase):
 
     def run_module(self, task_vars, args):
         """The module's result for these arguments: run here when the task runs on the controller, else sent."""
-        if not self.runs_here(task_vars):
+        if not self.runs_here():
             return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
         validation = ArgumentSpecValidator(**self.SPEC).validate(dict(args))
         if validation.error_messages:
@@ -125,11 +120,11 @@ class ControllerModuleAction(ActionBase):
             bool(self._task.diff),
             validation._no_log_values,
         )
-        outcome = None
         try:
-            module.exit_json(**self.RUN(module))
-        except _Exit as done:
-            outcome = done.result
+            outcome = dict(self.RUN(module))
+            outcome.setdefault("changed", False)
+        except _Failed as failed:
+            outcome = failed.result
         outcome = remove_values(outcome, module.no_log_values)
         if module.warnings:
             outcome["warnings"] = module.warnings
