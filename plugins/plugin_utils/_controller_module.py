@@ -15,6 +15,7 @@ Private to the collection.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -53,8 +54,15 @@ class ControllerModule:
         dest = f"{path}.{os.getpid()}.{stamp}"
         try:
             shutil.copy2(path, dest)
-            st = os.stat(path)
-            os.chown(dest, st.st_uid, st.st_gid)
+            # the owner and group as AnsibleModule's preserved_copy keeps them: changed only where they differ, and a
+            # user who may not give the copy the original's owner keeps the copy as its own
+            st, copied = os.stat(path), os.stat(dest)
+            if (copied.st_uid, copied.st_gid) != (st.st_uid, st.st_gid):
+                try:
+                    os.chown(dest, st.st_uid, st.st_gid)
+                except OSError as exc:
+                    if exc.errno != errno.EPERM:
+                        raise
         except OSError as exc:
             self.fail_json(msg=f"Could not make backup of {path} to {dest}: {exc}")
         return dest

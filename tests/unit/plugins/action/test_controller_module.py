@@ -5,6 +5,7 @@ Real files in a temporary folder; the module run that a remote host would get is
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -19,6 +20,7 @@ from ansible_collections.edgeops.gateway.plugins.action import pki_ca as pki_ca_
 from ansible_collections.edgeops.gateway.plugins.action import pki_cert as pki_cert_action
 from ansible_collections.edgeops.gateway.plugins.action import pki_report as pki_report_action
 from ansible_collections.edgeops.gateway.plugins.module_utils._hierarchy import build
+from ansible_collections.edgeops.gateway.plugins.plugin_utils._controller_module import ControllerModule
 
 PASSPHRASE = "controller-pass-51c9"
 
@@ -115,6 +117,45 @@ def test_device_files_on_the_controller_masks_secret_content_and_makes_a_backup(
     backup = result["files"][0]["backup_file"]
     assert backup.startswith(str(path) + ".") and open(backup).read() == "secret-content-1\n"
     assert path.read_text() == "secret-content-2\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file another user's owner needs root")
+def test_backup_keeps_owner_and_group_and_is_made_where_they_cannot_be_given(tmp_path):
+    module = ControllerModule({}, check_mode=False, diff=False, no_log_values=set())
+
+    def original(name, owner=None):
+        # one file per case: backups made within the same second of one file have the same name
+        path = tmp_path / name
+        path.write_text("before\n")
+        os.chmod(path, 0o640)
+        if owner is not None:
+            os.chown(path, owner, owner)
+        return str(path)
+
+    # same owner and group as the one who copies: nothing to change
+    with mock.patch("os.chown") as chown:
+        backup = module.backup_local(original("own.toml"))
+    chown.assert_not_called()
+    assert open(backup).read() == "before\n" and stat.S_IMODE(os.stat(backup).st_mode) == 0o640
+
+    # another user's file: the copy gets its owner and group, as AnsibleModule's copy does
+    backup = module.backup_local(original("other.toml", 65534))
+    assert (os.stat(backup).st_uid, os.stat(backup).st_gid) == (65534, 65534)
+
+    # not allowed to give them (EPERM, a user who is not root): the backup is still made, the copier's own
+    denied = original("denied.toml", 65534)
+    with mock.patch("os.chown", side_effect=OSError(errno.EPERM, "Operation not permitted")):
+        backup = module.backup_local(denied)
+    assert open(backup).read() == "before\n" and os.stat(backup).st_uid == os.geteuid()
+
+    # any other failure is the backup's failure, with the path in the message
+    failing = original("failing.toml", 65534)
+    with (
+        mock.patch("os.chown", side_effect=OSError(errno.EIO, "I/O error")),
+        pytest.raises(Exception, match=r"Could not make backup of .*failing\.toml"),
+    ):
+        module.backup_local(failing)
+    assert module.backup_local(str(tmp_path / "absent")) == ""
 
 
 def test_iothub_plan_runs_here_and_keeps_the_hub_key_out(tmp_path):
