@@ -68,3 +68,34 @@ def test_a_host_outside_the_inventory_and_bad_specs_are_refused():
         problems({"dev1": {}}, ["dev1"], ["trust_store"])
     with pytest.raises(AnsibleFilterError, match="must be a mapping"):
         problems({"dev1": {}}, ["dev1"], {"trust_store": ["x"]})
+
+
+def test_role_hosts_checks_a_role_on_its_hosts_only_reading_each_host_once():
+    reads = []
+
+    class Recording(dict):
+        def __getitem__(self, host):
+            reads.append(host)
+            return dict.__getitem__(self, host)
+
+    hostvars = Recording(
+        {
+            "gw1": {"trust_store_multiple": "sometimes", "handshake_check_port": "eighty"},
+            "dev1": {"trust_store_multiple": "sometimes", "handshake_check_port": "eighty"},
+        }
+    )
+    found = problems(hostvars, ["gw1", "dev1"], SPECS, role_hosts={"trust_store": ["dev1"]})
+    # trust_store only on dev1; handshake_check (not in role_hosts) on both
+    assert [p.split(":")[0] + ":" + p.split(":")[1] for p in found] == [
+        "gw1: the handshake_check role",
+        "dev1: the trust_store role",
+        "dev1: the handshake_check role",
+    ]
+    assert reads == ["gw1", "dev1"]
+    assert problems(hostvars, ["gw1"], SPECS, role_hosts={"trust_store": [], "handshake_check": []}) == []
+
+
+@pytest.mark.parametrize("role_hosts", [["dev1"], {"trust_store": "dev1"}, {"trust_store": 3}])
+def test_role_hosts_of_the_wrong_shape_is_refused(role_hosts):
+    with pytest.raises(AnsibleFilterError, match="role_hosts"):
+        problems({"dev1": {}}, ["dev1"], SPECS, role_hosts=role_hosts)
