@@ -13,6 +13,8 @@ ansible-core 2.20).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
@@ -31,6 +33,7 @@ ARGUMENT_SPEC = {
     "probe": {"type": "bool"},
     "accept_failed_devices": {"type": "raw"},
     "hosts": {"type": "list", "elements": "str"},
+    "earlier_handshakes": {"type": "bool", "default": False},
 }
 
 AWAITING = "awaiting_deployment"
@@ -162,6 +165,51 @@ def start_phase_for_hosts(phase, hosts, hostvars):
     return started
 
 
+def earlier_handshakes(hosts, hostvars):
+    """The hosts whose TLS handshake the devices phase made and passed: {host: {handshake, gateway, completed}}.
+
+    The devices phase of ``site.yml`` makes a device's handshake in the trust store's module run
+    (``trust_store_result.handshake``); a device whose handshake is there and did not fail needs nothing more of the
+    verify phase but its record. ``gateway`` is the gateway it was made with (``handshake_check_gateway``, else
+    ``edgeops_gateway``), ``completed`` the phases it completed so far. Each host's variables are read once; names
+    that are not inventory hosts are passed over. The order given is kept.
+    """
+    passed = {}
+    for host in hosts:
+        if host in passed or host not in hostvars:
+            continue
+        host_vars = hostvars[host]
+        handshake = (host_vars.get("trust_store_result") or {}).get("handshake")
+        if not isinstance(handshake, Mapping) or handshake.get("failed"):
+            continue
+        gateway = host_vars.get("handshake_check_gateway")
+        if gateway is None:
+            gateway = host_vars.get("edgeops_gateway", "")
+        passed[host] = {
+            "handshake": handshake,
+            "gateway": gateway,
+            "completed": list(host_vars.get("edgeops_rollout_completed") or []),
+        }
+    return passed
+
+
+class ReadOnce:
+    """``hostvars`` with each host's variables read once: Ansible builds a host's variables on every ``hostvars[host]``,
+    and one start reads the upstream gateway's for each of its devices."""
+
+    def __init__(self, hostvars):
+        self._hostvars = hostvars
+        self._read = {}
+
+    def __contains__(self, host):
+        return host in self._read or host in self._hostvars
+
+    def __getitem__(self, host):
+        if host not in self._read:
+            self._read[host] = self._hostvars[host]
+        return self._read[host]
+
+
 PROBE_COMMAND = "echo pong"
 
 
@@ -202,10 +250,18 @@ class ActionModule(ActionBase):
                     "probe=true cannot be used with hosts: the phase is started for the hosts named on the controller; "
                     "leave probe unset (or false), or start the phase on each host without hosts"
                 )
+            hosts = args["hosts"]
+            hostvars = ReadOnce(hostvars)
+            passed = None
+            if args["earlier_handshakes"]:
+                passed = earlier_handshakes(hosts, hostvars)
+                hosts = list(passed)
             try:
-                started = start_phase_for_hosts(phase, args["hosts"], hostvars)
+                started = start_phase_for_hosts(phase, hosts, hostvars)
             except ValueError as exc:
                 raise AnsibleActionFail(f"rollout_phase hosts: {exc}") from None
+            for host, entry in (passed or {}).items():
+                started[host].update(entry)
             ended = sum(1 for host in started.values() if host["end_host"])
             result.update(
                 changed=False,
@@ -215,6 +271,10 @@ class ActionModule(ActionBase):
             )
             return result
 
+        if args["earlier_handshakes"]:
+            raise AnsibleActionFail(
+                "earlier_handshakes needs hosts: the hosts among which to find the handshakes made earlier"
+            )
         probe = args["probe"] if args["probe"] is not None else phase not in CONTROLLER_PHASES
         facts, end_host = start_phase(phase, task_vars.get("inventory_hostname"), task_vars, hostvars)
         probed = False

@@ -83,6 +83,18 @@ options:
       - No probe runs; O(probe=true) is refused with O(hosts). A name that is not an inventory host is refused.
     type: list
     elements: str
+  earlier_handshakes:
+    description:
+      - With O(hosts), start the phase only for those of the hosts whose TLS handshake the devices phase made and
+        passed (C(trust_store_result.handshake), a result without C(failed=true), as C(site.yml)'s devices phase
+        registers it), and return with each one's start also C(handshake) (that result), C(gateway) (the gateway
+        it was made with, C(handshake_check_gateway) else C(edgeops_gateway)) and C(completed) (its
+        C(edgeops_rollout_completed)). Names that are not inventory hosts are passed over.
+      - Each host's variables are read once for the whole task (Ansible builds them on every C(hostvars[host])).
+      - Refused without O(hosts).
+    type: bool
+    default: false
+    version_added: 0.2.0
   accept_failed_devices:
     description:
       - Failed devices accepted per site, a whole number such as V(2) or a share such as V(10%).
@@ -154,6 +166,8 @@ hosts:
   description:
     - With O(hosts), each host's start, by inventory name, in the order given; a host named twice is started once.
     - C(facts) and C(end_host) as RV(facts) and RV(end_host) are for a single host, and C(msg) its one line.
+    - With O(earlier_handshakes=true), only the hosts whose handshake passed, each also with C(handshake), C(gateway)
+      and C(completed).
   returned: success, when O(hosts) is given
   type: dict
   sample: {"dev1.site-a.lab": {"facts": {"edgeops_rollout_phase": "verify"}, "end_host": false, "msg": "verify: started"}}

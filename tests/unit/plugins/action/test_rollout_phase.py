@@ -238,3 +238,55 @@ def test_the_action_with_hosts_starts_them_without_a_probe():
         run_action({"phase": "verify", "hosts": ["dev1"], "probe": True}, hostvars)
     with pytest.raises(AnsibleActionFail, match="rollout_phase hosts: not hosts of the inventory: dev9"):
         run_action({"phase": "verify", "hosts": ["dev9"]}, hostvars)
+
+
+def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_reading_each_host_once():
+    passed = {"ok": True, "host": "gw1", "port": 8883}
+    hostvars = {
+        "gw1": DONE_GW,
+        "gw2": FAILED_GW,
+        "dev1": {
+            "edgeops_gateway": "gw1",
+            "trust_store_result": {"handshake": passed},
+            "edgeops_rollout_completed": ["devices"],
+        },
+        "dev2": {"edgeops_gateway": "gw2", "trust_store_result": {"handshake": passed}},
+        "dev3": {"edgeops_gateway": "gw1", "trust_store_result": {"handshake": {"failed": True, "diagnosis": "x"}}},
+        "dev4": {"edgeops_gateway": "gw1", "trust_store_result": {"changed": False}},
+        "dev5": {
+            "edgeops_gateway": "gw1",
+            "handshake_check_gateway": "gw1",
+            "trust_store_result": {"handshake": passed},
+        },
+    }
+    reads = []
+
+    class Recording(dict):
+        def __getitem__(self, host):
+            reads.append(host)
+            return dict.__getitem__(self, host)
+
+    batch = ["dev1", "dev2", "dev3", "dev4", "dev5", "gone"]
+    result = run_action({"phase": "verify", "hosts": batch, "earlier_handshakes": True}, Recording(hostvars))
+    assert list(result["hosts"]) == ["dev1", "dev2", "dev5"]
+    assert result["hosts"]["dev1"] == {
+        "facts": {"edgeops_rollout_phase": "verify"},
+        "end_host": False,
+        "msg": "verify: started",
+        "handshake": passed,
+        "gateway": "gw1",
+        "completed": ["devices"],
+    }
+    # its gateway failed since: left out with the reason, as without earlier_handshakes
+    assert result["hosts"]["dev2"]["end_host"] is True
+    assert result["hosts"]["dev2"]["facts"]["edgeops_rollout_skipped"].startswith("gateway gw2 failed")
+    assert result["hosts"]["dev5"]["gateway"] == "gw1"
+    assert result["msg"] == "verify: started for 2 of 3 hosts on the controller, 1 left out"
+    # every host read once by the action, the gateways too (not once per device); the first read is run_action's own
+    assert reads[0] == "dev1"
+    assert sorted(reads[1:]) == sorted(set(reads[1:]))
+    assert set(reads[1:]) == {"dev1", "dev2", "dev3", "dev4", "dev5", "gw1", "gw2"}
+    none = run_action({"phase": "verify", "hosts": ["dev3", "dev4"], "earlier_handshakes": True}, hostvars)
+    assert none["hosts"] == {}
+    with pytest.raises(AnsibleActionFail, match="earlier_handshakes needs hosts"):
+        run_action({"phase": "verify", "earlier_handshakes": True}, hostvars)
