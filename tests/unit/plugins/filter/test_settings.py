@@ -65,7 +65,11 @@ def test_a_host_outside_the_inventory_and_bad_specs_are_refused():
     with pytest.raises(AnsibleFilterError, match="dev9 is not a host of the inventory"):
         problems({}, ["dev9"], SPECS)
     with pytest.raises(AnsibleFilterError, match="must map a role"):
-        problems({"dev1": {}}, ["dev1"], ["trust_store"])
+        problems({"dev1": {}}, ["dev1"], "trust_store")
+    with pytest.raises(AnsibleFilterError, match=r"nowhere is not a role of edgeops\.gateway"):
+        problems({"dev1": {}}, ["dev1"], ["nowhere"])
+    with pytest.raises(AnsibleFilterError, match=r"is not a role of edgeops\.gateway"):
+        problems({"dev1": {}}, ["dev1"], ["../roles/trust_store"])
     with pytest.raises(AnsibleFilterError, match="must be a mapping"):
         problems({"dev1": {}}, ["dev1"], {"trust_store": ["x"]})
 
@@ -99,3 +103,16 @@ def test_role_hosts_checks_a_role_on_its_hosts_only_reading_each_host_once():
 def test_role_hosts_of_the_wrong_shape_is_refused(role_hosts):
     with pytest.raises(AnsibleFilterError, match="role_hosts"):
         problems({"dev1": {}}, ["dev1"], SPECS, role_hosts=role_hosts)
+
+
+def test_the_collection_roles_can_be_named_instead_of_their_specs():
+    hostvars = {"dev1": {"trust_store_multiple": "sometimes"}, "gw1": {"gateway_mosquitto_port": "x"}}
+    by_name = problems(hostvars, ["dev1", "gw1"], ["trust_store", "gateway"], role_hosts={"gateway": ["gw1"]})
+    given = problems(
+        hostvars,
+        ["dev1", "gw1"],
+        {"trust_store": SPECS["trust_store"], "gateway": options("gateway")},
+        role_hosts={"gateway": ["gw1"]},
+    )
+    assert by_name == given
+    assert [p.split(":")[0] for p in by_name] == ["dev1", "gw1"]
