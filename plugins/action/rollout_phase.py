@@ -195,7 +195,7 @@ def earlier_handshakes(hosts, hostvars):
 
 class ReadOnce:
     """``hostvars`` with each host's variables read once: Ansible builds a host's variables on every ``hostvars[host]``,
-    and one start reads the upstream gateway's for each of its devices."""
+    and a start reads its upstream hosts' more than once (one start for each device of a gateway with ``hosts``)."""
 
     def __init__(self, hostvars):
         self._hostvars = hostvars
@@ -241,7 +241,9 @@ class ActionModule(ActionBase):
             parse_accept(accept)
         except ReportError as exc:
             raise AnsibleActionFail(str(exc)) from None
-        hostvars = task_vars.get("hostvars", {})
+        # Each host's variables read once for the task: a start reads its upstream hosts' more than once, and with
+        # hosts every device reads its gateway's.
+        hostvars = ReadOnce(task_vars.get("hostvars", {}))
         if args["hosts"] is not None:
             # The phase started for the hosts named, on the controller: for a task run once for a play's hosts
             # whose phase needs nothing of the hosts themselves.
@@ -251,7 +253,6 @@ class ActionModule(ActionBase):
                     "leave probe unset (or false), or start the phase on each host without hosts"
                 )
             hosts = args["hosts"]
-            hostvars = ReadOnce(hostvars)
             passed = None
             if args["earlier_handshakes"]:
                 passed = earlier_handshakes(hosts, hostvars)

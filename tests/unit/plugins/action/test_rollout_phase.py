@@ -290,3 +290,27 @@ def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_readin
     assert none["hosts"] == {}
     with pytest.raises(AnsibleActionFail, match="earlier_handshakes needs hosts"):
         run_action({"phase": "verify", "earlier_handshakes": True}, hostvars)
+
+
+def test_a_start_on_one_host_reads_each_upstream_host_once():
+    reads = []
+
+    class Recording(dict):
+        def __getitem__(self, host):
+            reads.append(host)
+            return dict.__getitem__(self, host)
+
+    hostvars = Recording(
+        {
+            "gw1": dict(DONE_GW),
+            "gw2": dict(DONE_GW, edgeops_gateway_parent="gw1", edgeops_rollout_skipped="left out below gw1"),
+            "dev1": {"edgeops_gateway": "gw2"},
+        }
+    )
+    result = run_action({"phase": "devices", "probe": False}, hostvars)
+    assert result["end_host"] is True
+    assert result["facts"]["edgeops_rollout_skipped"] == (
+        "gateway gw2 failed in the gateways phase: it was left out: left out below gw1"
+    )
+    # the first read is run_action's own (the host's variables); the action reads gw2 and gw1 once each
+    assert sorted(reads[1:]) == ["gw1", "gw2"]
