@@ -23,3 +23,21 @@ def _module_process_warnings(request, monkeypatch):
     yield
     module_warnings._global_warnings.clear()
     module_warnings._global_deprecations.clear()
+
+
+class RecordingHostvars(dict):
+    """A stand-in for Ansible's hostvars that records, in ``reads``, every host whose variables are read."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reads = []
+
+    def __getitem__(self, host):
+        self.reads.append(host)
+        return super().__getitem__(host)
+
+
+@pytest.fixture
+def recording_hostvars():
+    """RecordingHostvars, to build one from a mapping of host to variables in a test."""
+    return RecordingHostvars

@@ -240,7 +240,7 @@ def test_the_action_with_hosts_starts_them_without_a_probe():
         run_action({"phase": "verify", "hosts": ["dev9"]}, hostvars)
 
 
-def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_reading_each_host_once():
+def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_reading_each_host_once(recording_hostvars):
     passed = {"ok": True, "host": "gw1", "port": 8883}
     hostvars = {
         "gw1": DONE_GW,
@@ -259,15 +259,9 @@ def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_readin
             "trust_store_result": {"handshake": passed},
         },
     }
-    reads = []
-
-    class Recording(dict):
-        def __getitem__(self, host):
-            reads.append(host)
-            return dict.__getitem__(self, host)
-
     batch = ["dev1", "dev2", "dev3", "dev4", "dev5", "gone"]
-    result = run_action({"phase": "verify", "hosts": batch, "earlier_handshakes": True}, Recording(hostvars))
+    recorded = recording_hostvars(hostvars)
+    result = run_action({"phase": "verify", "hosts": batch, "earlier_handshakes": True}, recorded)
     assert list(result["hosts"]) == ["dev1", "dev2", "dev5"]
     assert result["hosts"]["dev1"] == {
         "facts": {"edgeops_rollout_phase": "verify"},
@@ -283,24 +277,17 @@ def test_earlier_handshakes_start_only_the_devices_whose_handshake_passed_readin
     assert result["hosts"]["dev5"]["gateway"] == "gw1"
     assert result["msg"] == "verify: started for 2 of 3 hosts on the controller, 1 left out"
     # every host read once by the action, the gateways too (not once per device); the first read is run_action's own
-    assert reads[0] == "dev1"
-    assert sorted(reads[1:]) == sorted(set(reads[1:]))
-    assert set(reads[1:]) == {"dev1", "dev2", "dev3", "dev4", "dev5", "gw1", "gw2"}
+    assert recorded.reads[0] == "dev1"
+    assert sorted(recorded.reads[1:]) == sorted(set(recorded.reads[1:]))
+    assert set(recorded.reads[1:]) == {"dev1", "dev2", "dev3", "dev4", "dev5", "gw1", "gw2"}
     none = run_action({"phase": "verify", "hosts": ["dev3", "dev4"], "earlier_handshakes": True}, hostvars)
     assert none["hosts"] == {}
     with pytest.raises(AnsibleActionFail, match="earlier_handshakes needs hosts"):
         run_action({"phase": "verify", "earlier_handshakes": True}, hostvars)
 
 
-def test_a_start_on_one_host_reads_each_upstream_host_once():
-    reads = []
-
-    class Recording(dict):
-        def __getitem__(self, host):
-            reads.append(host)
-            return dict.__getitem__(self, host)
-
-    hostvars = Recording(
+def test_a_start_on_one_host_reads_each_upstream_host_once(recording_hostvars):
+    hostvars = recording_hostvars(
         {
             "gw1": dict(DONE_GW),
             "gw2": dict(DONE_GW, edgeops_gateway_parent="gw1", edgeops_rollout_skipped="left out below gw1"),
@@ -313,4 +300,4 @@ def test_a_start_on_one_host_reads_each_upstream_host_once():
         "gateway gw2 failed in the gateways phase: it was left out: left out below gw1"
     )
     # the first read is run_action's own (the host's variables); the action reads gw2 and gw1 once each
-    assert sorted(reads[1:]) == ["gw1", "gw2"]
+    assert sorted(hostvars.reads[1:]) == ["gw1", "gw2"]

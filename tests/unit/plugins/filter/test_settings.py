@@ -74,15 +74,8 @@ def test_a_host_outside_the_inventory_and_bad_specs_are_refused():
         problems({"dev1": {}}, ["dev1"], {"trust_store": ["x"]})
 
 
-def test_role_hosts_checks_a_role_on_its_hosts_only_reading_each_host_once():
-    reads = []
-
-    class Recording(dict):
-        def __getitem__(self, host):
-            reads.append(host)
-            return dict.__getitem__(self, host)
-
-    hostvars = Recording(
+def test_role_hosts_checks_a_role_on_its_hosts_only_reading_each_host_once(recording_hostvars):
+    hostvars = recording_hostvars(
         {
             "gw1": {"trust_store_multiple": "sometimes", "handshake_check_port": "eighty"},
             "dev1": {"trust_store_multiple": "sometimes", "handshake_check_port": "eighty"},
@@ -95,7 +88,7 @@ def test_role_hosts_checks_a_role_on_its_hosts_only_reading_each_host_once():
         "dev1: the trust_store role",
         "dev1: the handshake_check role",
     ]
-    assert reads == ["gw1", "dev1"]
+    assert hostvars.reads == ["gw1", "dev1"]
     assert problems(hostvars, ["gw1"], SPECS, role_hosts={"trust_store": [], "handshake_check": []}) == []
 
 
