@@ -115,25 +115,30 @@ class ControllerModuleAction(ActionBase):
         """The module's result for these arguments: run here when the task runs on the controller, else sent."""
         if not self.runs_here():
             return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
-        validation = ArgumentSpecValidator(**self.SPEC).validate(dict(args))
-        if validation.error_messages:
-            # the first error, worded as AnsibleModule words it
-            msg = validation.error_messages[0]
-            if isinstance(validation.errors[0], UnsupportedError):
-                msg = f"Unsupported parameters for ({self.MODULE}) module: {msg}"
-            raise AnsibleActionFail(msg)
-        module = ControllerModule(
-            validation.validated_parameters,
-            bool(self._task.check_mode),
-            bool(self._task.diff),
-            validation._no_log_values,
+        outcome, no_log_values = run_here(
+            self.MODULE, self.SPEC, self.RUN, args, bool(self._task.check_mode), bool(self._task.diff)
         )
-        try:
-            outcome = dict(self.RUN(module))
-            outcome.setdefault("changed", False)
-        except _Failed as failed:
-            outcome = failed.result
-        outcome = remove_values(outcome, module.no_log_values)
-        if module.warnings:
-            outcome["warnings"] = module.warnings
-        return outcome
+        return remove_values(outcome, no_log_values)
+
+
+def run_here(module_name, spec, run, args, check_mode, diff):
+    """Run a module's code in this Python: its result (not yet cleaned) and the values to take out of it (no_log).
+
+    ``spec`` is the module's AnsibleModule keyword arguments, ``run`` its entry point; arguments that the spec
+    refuses raise AnsibleActionFail with the first error, worded as AnsibleModule words it.
+    """
+    validation = ArgumentSpecValidator(**spec).validate(dict(args))
+    if validation.error_messages:
+        msg = validation.error_messages[0]
+        if isinstance(validation.errors[0], UnsupportedError):
+            msg = f"Unsupported parameters for ({module_name}) module: {msg}"
+        raise AnsibleActionFail(msg)
+    module = ControllerModule(validation.validated_parameters, check_mode, diff, validation._no_log_values)
+    try:
+        outcome = dict(run(module))
+        outcome.setdefault("changed", False)
+    except _Failed as failed:
+        outcome = failed.result
+    if module.warnings:
+        outcome["warnings"] = module.warnings
+    return outcome, module.no_log_values
