@@ -72,7 +72,8 @@ class CallbackModule(CallbackBase):
             # short name in a bare Python); loading a name the process already has costs nothing.
             short = name.split(".")[-1] if name.startswith("ansible.builtin.") else name
             fqcn = name if "." in name else f"ansible.builtin.{name}"
-            found = [connection_loader.get_with_context(each, class_only=True).object for each in {short, fqcn}]
+            names = [short] if short == fqcn else [short, fqcn]
+            found = [connection_loader.get_with_context(each, class_only=True).object for each in names]
             if not all(found):
                 self._display.warning(f"edgeops.gateway.preload: {name} is not a connection plugin; not loaded")
         if self.get_option("jinja_plugins"):
