@@ -77,11 +77,18 @@ class CallbackModule(CallbackBase):
             if not all(found):
                 self._display.warning(f"edgeops.gateway.preload: {name} is not a connection plugin; not loaded")
         if self.get_option("jinja_plugins"):
-            # the first lookup of a filter or test loads every builtin one (ansible.builtin's filter and test files)
-            filter_loader.get_with_context("ansible.builtin.default")
-            test_loader.get_with_context("ansible.builtin.defined")
-            package = importlib.import_module("ansible_collections.edgeops.gateway.plugins.filter")
-            for info in pkgutil.iter_modules(package.__path__):
-                module = importlib.import_module(f"{package.__name__}.{info.name}")
-                for name in module.FilterModule().filters():
-                    filter_loader.get_with_context(f"edgeops.gateway.{name}")
+            try:
+                self._load_jinja_plugins()
+            except Exception as exc:  # a warm-up: whatever goes wrong here must not stop the playbook
+                self._display.warning(f"edgeops.gateway.preload: filters and tests not loaded: {exc}")
+
+    @staticmethod
+    def _load_jinja_plugins():
+        # the first lookup of a filter or test loads every builtin one (ansible.builtin's filter and test files)
+        filter_loader.get_with_context("ansible.builtin.default")
+        test_loader.get_with_context("ansible.builtin.defined")
+        package = importlib.import_module("ansible_collections.edgeops.gateway.plugins.filter")
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for filter_name in module.FilterModule().filters():
+                filter_loader.get_with_context(f"edgeops.gateway.{filter_name}")

@@ -94,3 +94,18 @@ def test_without_jinja_plugins_only_the_connections_are_loaded_and_a_wrong_name_
     assert not after["builtin_filters_inherited"]
     assert after["collection_modules_imported"]
     assert "no_such_connection is not a connection plugin; not loaded" in stderr
+
+
+def test_a_failure_to_load_the_filters_is_a_warning_not_a_failed_playbook(monkeypatch):
+    from ansible_collections.edgeops.gateway.plugins.callback import preload
+
+    def broken(name, *args, **kwargs):
+        raise RuntimeError(f"cannot load {name}")
+
+    warnings = []
+    callback = preload.CallbackModule()
+    callback._plugin_options = {"connections": [], "jinja_plugins": True}
+    monkeypatch.setattr(preload.filter_loader, "get_with_context", broken)
+    monkeypatch.setattr(callback, "_display", type("Display", (), {"warning": staticmethod(warnings.append)})())
+    callback.v2_playbook_on_start(None)
+    assert warnings == ["edgeops.gateway.preload: filters and tests not loaded: cannot load ansible.builtin.default"]
