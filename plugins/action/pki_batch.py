@@ -27,7 +27,10 @@ from ansible_collections.edgeops.gateway.plugins.module_utils._pki_modules impor
     run_pki_cert,
     run_pki_report,
 )
-from ansible_collections.edgeops.gateway.plugins.plugin_utils._controller_module import run_here
+from ansible_collections.edgeops.gateway.plugins.plugin_utils._controller_module import (
+    run_here,
+    runs_on_controller,
+)
 
 MODULES = {
     "pki_ca": (PKI_CA_SPEC, run_pki_ca),
@@ -123,7 +126,7 @@ class ActionModule(ActionBase):
         self._supports_check_mode = True
         result = super().run(tmp, task_vars)
         del tmp
-        if getattr(self._connection, "transport", None) != "local" or self._play_context.become:
+        if not runs_on_controller(self._connection, self._play_context):
             raise AnsibleActionFail(
                 "pki_batch works on the controller's PKI files: run it there (delegate_to: localhost) without become"
             )

@@ -35,6 +35,11 @@ class _Failed(Exception):
         self.result = result
 
 
+def runs_on_controller(connection, play_context):
+    """Whether a task with this connection and play context runs on the controller itself, without become."""
+    return getattr(connection, "transport", None) == "local" and not play_context.become
+
+
 class ControllerModule:
     """What the collection's controller-side module code uses of AnsibleModule, for a run inside the action."""
 
@@ -96,7 +101,7 @@ class ControllerModuleAction(ActionBase):
         hosts' (inherited from group_vars), and the code needs only the standard library and ``cryptography``,
         which ansible-core itself requires.
         """
-        return getattr(self._connection, "transport", None) == "local" and not self._play_context.become
+        return runs_on_controller(self._connection, self._play_context)
 
     def run(self, tmp=None, task_vars=None):
         self._supports_check_mode = True
