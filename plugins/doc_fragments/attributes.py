@@ -17,6 +17,21 @@ attributes:
 """
 
     # The support of the flow attributes (with ansible.builtin.action_common_attributes.flow, which describes them)
+    # for the modules that are done by their action plugin (the bookkeeping, the reports, pki_batch's steps) or whose
+    # action plugin prepares what it sends (ca_trust, win_ca_trust). A module's own entry for an attribute replaces this
+    # one's fields (for example action's details).
+    ACTION = r"""
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+"""
+
+    # The support of the flow attributes (with ansible.builtin.action_common_attributes.flow, which describes them)
     # for the modules whose action plugin runs their code in the controller's Python on a local connection
     # (plugins/plugin_utils/_controller_module.py). A module's own entry for an attribute replaces this one's fields.
     CONTROLLER_ACTION = r"""

@@ -64,6 +64,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - edgeops.gateway.attributes.action
   - ansible.builtin.action_common_attributes.flow
   - edgeops.gateway.ca_trust
 options:
@@ -127,10 +128,6 @@ attributes:
     support: full
     details:
       - The action plugin reads O(src) on the controller.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:

@@ -20,6 +20,7 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - edgeops.gateway.attributes
+  - edgeops.gateway.attributes.action
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
@@ -29,12 +30,6 @@ attributes:
     support: none
   platform:
     platforms: posix
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   safe_file_operations:
     description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
